@@ -1,0 +1,246 @@
+#include "plugin_registry.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include <boost/dll/shared_library.hpp>
+#include <torch/version.h>
+
+#include <mvrl/params.hpp>
+
+namespace mvrl::host {
+
+const char* kind_name(int kind) {
+    switch (kind) {
+    case MVRL_KIND_DATASET: return "dataset";
+    case MVRL_KIND_MODEL: return "model";
+    case MVRL_KIND_ESTIMATOR: return "estimator";
+    case MVRL_KIND_METRIC: return "metric";
+    }
+    return "unknown";
+}
+
+std::string host_torch_version() { return TORCH_VERSION; }
+
+namespace {
+
+std::vector<std::string> split_colon_list(const std::string& text) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    for (std::string part; std::getline(in, part, ':');)
+        if (!part.empty()) parts.push_back(part);
+    return parts;
+}
+
+bool is_plugin_file(const fs::path& p) {
+    auto ext = p.extension().string();
+    return ext == ".so" || ext == ".dylib" || ext == ".dll";
+}
+
+// Boost.DLL resets dlerror(), which holds the useful reason (missing dependency, undefined
+// symbol); ask the loader once more for it.
+std::string why_not_loadable(const fs::path& file, const std::string& fallback) {
+    void* h = dlopen(file.c_str(), RTLD_LAZY | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+        return fallback;
+    }
+    const char* e = dlerror();
+    return e ? e : fallback;
+}
+
+// The smallest table size of ABI 1.0 for a kind, and whether every required call is present.
+size_t minimum_api_size(int kind) {
+    switch (kind) {
+    case MVRL_KIND_DATASET: return MVRL_DATASET_API_SIZE_V1_0;
+    case MVRL_KIND_MODEL: return MVRL_MODEL_API_SIZE_V1_0;
+    case MVRL_KIND_ESTIMATOR: return MVRL_ESTIMATOR_API_SIZE_V1_0;
+    case MVRL_KIND_METRIC: return MVRL_METRIC_API_SIZE_V1_0;
+    }
+    return 0;
+}
+
+std::string missing_required_call(int kind, const void* api) {
+    auto missing = [](std::initializer_list<std::pair<const char*, const void*>> calls) -> std::string {
+        for (const auto& [name, fn] : calls)
+            if (!fn) return name;
+        return "";
+    };
+    switch (kind) {
+    case MVRL_KIND_DATASET: {
+        auto* t = static_cast<const mvrl_dataset_api*>(api);
+        return missing({{"open", (const void*)t->open}, {"close", (const void*)t->close},
+                        {"info", (const void*)t->info}, {"load", (const void*)t->load}});
+    }
+    case MVRL_KIND_MODEL: {
+        auto* t = static_cast<const mvrl_model_api*>(api);
+        return missing({{"create", (const void*)t->create}, {"destroy", (const void*)t->destroy},
+                        {"stages", (const void*)t->stages}, {"train_step", (const void*)t->train_step},
+                        {"end_epoch", (const void*)t->end_epoch}, {"encode", (const void*)t->encode},
+                        {"save", (const void*)t->save}, {"load", (const void*)t->load}});
+    }
+    case MVRL_KIND_ESTIMATOR:
+        return missing({{"estimate", (const void*)static_cast<const mvrl_estimator_api*>(api)->estimate}});
+    case MVRL_KIND_METRIC:
+        return missing({{"evaluate", (const void*)static_cast<const mvrl_metric_api*>(api)->evaluate}});
+    }
+    return "";
+}
+
+}  // namespace
+
+std::vector<fs::path> plugin_search_path(const std::vector<std::string>& cli_paths,
+                                         const char* env_plugin_path, const fs::path& executable) {
+    std::vector<fs::path> path;
+    for (const auto& entry : cli_paths)
+        for (const auto& p : split_colon_list(entry)) path.emplace_back(p);
+    if (env_plugin_path)
+        for (const auto& p : split_colon_list(env_plugin_path)) path.emplace_back(p);
+    fs::path prefix = executable.parent_path().parent_path();
+    for (const fs::path& p : {prefix / "plugins", prefix / "lib" / "mvrl" / "plugins"})
+        if (fs::is_directory(p)) path.push_back(p);
+    return path;
+}
+
+PluginRegistry::PluginRegistry(std::string torch_version) : torch_version_(std::move(torch_version)) {}
+
+void PluginRegistry::refuse(const fs::path& path, std::string reason) {
+    refusals_.push_back({path, std::move(reason)});
+}
+
+void PluginRegistry::load(const std::vector<fs::path>& search_path) {
+    for (const auto& entry : search_path) {
+        std::error_code ec;
+        if (fs::is_regular_file(entry, ec)) {
+            load_library(entry);
+            continue;
+        }
+        if (!fs::is_directory(entry, ec)) {
+            refuse(entry, "plugin path does not exist or is not a folder or file");
+            continue;
+        }
+        std::vector<fs::path> files;
+        for (const auto& f : fs::directory_iterator(entry, ec))
+            if (f.is_regular_file() && is_plugin_file(f.path())) files.push_back(f.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) load_library(f);
+    }
+}
+
+void PluginRegistry::load_library(const fs::path& file) {
+    std::error_code fec;
+    fs::path canonical = fs::weakly_canonical(file, fec);
+    if (std::find(loaded_files_.begin(), loaded_files_.end(), canonical) != loaded_files_.end())
+        return;  // the same file reached twice through the search path
+    loaded_files_.push_back(canonical);
+
+    auto library = std::make_shared<boost::dll::shared_library>();
+    boost::dll::fs::error_code ec;
+    library->load(boost::dll::fs::path(file.string()), ec,
+                  boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+    if (ec) return refuse(file, "cannot be loaded: " + why_not_loadable(file, ec.message()));
+    if (!library->has(MVRL_PLUGIN_ENTRY_SYMBOL))
+        return refuse(file, std::string("no entry symbol '") + MVRL_PLUGIN_ENTRY_SYMBOL +
+                                "': not an mvrl plugin (a plugin exports it with MVRL_EXPORT_PLUGINS "
+                                "or defines it in C)");
+    auto entry = library->get<const mvrl_plugin_descriptor*()>(MVRL_PLUGIN_ENTRY_SYMBOL);
+    const mvrl_plugin_descriptor* d = entry();
+    if (!d) return refuse(file, "mvrl_plugin_entry returned NULL");
+
+    const size_t version_prefix = MVRL_SIZE_THROUGH(mvrl_plugin_descriptor, abi_minor);
+    if (d->struct_size < version_prefix)
+        return refuse(file, "descriptor too small: struct_size " + std::to_string(d->struct_size) +
+                                " bytes cannot even hold the ABI version (corrupt descriptor?)");
+    if (d->abi_major != MVRL_ABI_VERSION_MAJOR)
+        return refuse(file, "ABI major mismatch: built against mvrl ABI " + std::to_string(d->abi_major) +
+                                "." + std::to_string(d->abi_minor) + ", this host speaks ABI " +
+                                std::to_string(MVRL_ABI_VERSION_MAJOR) +
+                                ".x; rebuild the plugin against this host's SDK");
+    if (d->struct_size < MVRL_PLUGIN_DESCRIPTOR_SIZE_V1_0)
+        return refuse(file, "descriptor too small: struct_size " + std::to_string(d->struct_size) +
+                                " bytes, ABI " + std::to_string(MVRL_ABI_VERSION_MAJOR) + ".0 needs at least " +
+                                std::to_string(MVRL_PLUGIN_DESCRIPTOR_SIZE_V1_0));
+    if (d->plugin_count == 0 || !d->plugins) return refuse(file, "descriptor lists no plugins");
+    for (uint32_t i = 0; i < d->plugin_count; ++i) admit(d->plugins[i], d, file, library, i);
+}
+
+void PluginRegistry::admit(const mvrl_plugin_info* info, const mvrl_plugin_descriptor* d,
+                           const fs::path& path,
+                           const std::shared_ptr<boost::dll::shared_library>& library, size_t index) {
+    std::string which = "plugin #" + std::to_string(index);
+    if (!info) return refuse(path, which + ": NULL info");
+    if (info->struct_size < MVRL_PLUGIN_INFO_SIZE_V1_0)
+        return refuse(path, which + ": info too small: struct_size " + std::to_string(info->struct_size) +
+                                " bytes, ABI 1.0 needs at least " + std::to_string(MVRL_PLUGIN_INFO_SIZE_V1_0));
+    if (!info->name || !*info->name) return refuse(path, which + ": empty name");
+    which = "plugin '" + std::string(info->name) + "'";
+    size_t api_size = minimum_api_size(info->kind);
+    if (api_size == 0) return refuse(path, which + ": unknown kind " + std::to_string(info->kind));
+    if (!info->api) return refuse(path, which + ": NULL function table");
+    uint32_t table_size = *static_cast<const uint32_t*>(info->api);
+    if (table_size < api_size)
+        return refuse(path, which + ": " + kind_name(info->kind) + " function table too small: struct_size " +
+                                std::to_string(table_size) + " bytes, ABI 1.0 needs at least " +
+                                std::to_string(api_size));
+    std::string missing = missing_required_call(info->kind, info->api);
+    if (!missing.empty()) return refuse(path, which + ": required call '" + missing + "' is NULL");
+    std::string torch = info->torch_version ? info->torch_version : "";
+    if (!torch.empty() && torch != torch_version_)
+        return refuse(path, which + ": built against libtorch " + torch + ", this host runs libtorch " +
+                                (torch_version_.empty() ? "none" : torch_version_) +
+                                "; two libtorch copies in one process corrupt each other: rebuild the "
+                                "plugin against this host's libtorch");
+    try {
+        ParamSchema::from_json(info->params_schema_json ? info->params_schema_json : "[]");
+    } catch (const std::exception& e) {
+        return refuse(path, which + ": malformed parameter schema: " + e.what());
+    }
+    if (const Plugin* earlier = find(info->name))
+        return refuse(path, "duplicate plugin name '" + std::string(info->name) + "': already loaded from " +
+                                earlier->path.string() + " (the first found in the search path wins)");
+
+    Plugin p;
+    p.name = info->name;
+    p.version = info->version ? info->version : "";
+    p.description = info->description ? info->description : "";
+    p.params_schema_json = info->params_schema_json ? info->params_schema_json : "[]";
+    p.torch_version = torch;
+    p.kind = static_cast<mvrl_kind>(info->kind);
+    p.abi_major = d->abi_major;
+    p.abi_minor = d->abi_minor;
+    p.path = path;
+    p.api = info->api;
+    p.library = library;
+    plugins_.push_back(std::move(p));
+}
+
+const Plugin* PluginRegistry::find(const std::string& name) const {
+    for (const auto& p : plugins_)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+const Plugin& PluginRegistry::require(const std::string& name, mvrl_kind kind) const {
+    const Plugin* p = find(name);
+    if (p && p->kind == kind) return *p;
+    std::ostringstream msg;
+    if (p) {
+        msg << "plugin '" << name << "' is a " << kind_name(p->kind) << ", not a " << kind_name(kind);
+    } else {
+        msg << "no " << kind_name(kind) << " plugin named '" << name << "'";
+    }
+    msg << "; " << kind_name(kind) << " plugins found:";
+    bool any = false;
+    for (const auto& q : plugins_)
+        if (q.kind == kind) msg << (any ? ", " : " ") << q.name, any = true;
+    if (!any) msg << " none";
+    if (!refusals_.empty())
+        msg << " (" << refusals_.size() << " librar" << (refusals_.size() == 1 ? "y was" : "ies were")
+            << " refused: see `mvrl-run plugins`)";
+    msg << ". Add the folder holding it with --plugin-path or MVRL_PLUGIN_PATH.";
+    throw PluginNotFound(msg.str());
+}
+
+}  // namespace mvrl::host
