@@ -1,0 +1,97 @@
+#include "plugin_handles.hpp"
+
+namespace mvrl::host {
+
+HostContext::HostContext(std::string device, uint64_t seed, int threads, std::string cache_dir)
+    : device_(std::move(device)), cache_dir_(std::move(cache_dir)) {
+    context_ = {sizeof(mvrl_context), device_.c_str(), seed, threads,
+                cache_dir_.empty() ? nullptr : cache_dir_.c_str(), nullptr, nullptr};
+}
+
+DatasetHandle::DatasetHandle(const Plugin& plugin, const std::string& params_json, const HostContext& ctx)
+    : plugin_(plugin) {
+    check_call(plugin.dataset()->open(params_json.c_str(), ctx.get(), &handle_, err_.get()), err_, plugin, "open");
+}
+
+DatasetHandle::~DatasetHandle() {
+    if (handle_) plugin_.dataset()->close(handle_);
+}
+
+json DatasetHandle::info() {
+    const char* text = nullptr;
+    check_call(plugin_.dataset()->info(handle_, &text, err_.get()), err_, plugin_, "info");
+    return json::parse(text ? text : "{}");
+}
+
+TensorMap DatasetHandle::load() {
+    mvrl_tensor_list out{};
+    check_call(plugin_.dataset()->load(handle_, &out, err_.get()), err_, plugin_, "load");
+    return take_tensors(&out);
+}
+
+ModelHandle::ModelHandle(const Plugin& plugin, const std::string& params_json, const json& dataset_info,
+                         const HostContext& ctx)
+    : plugin_(plugin) {
+    std::string info = dataset_info.dump();
+    check_call(plugin.model()->create(params_json.c_str(), info.c_str(), ctx.get(), &handle_, err_.get()), err_,
+               plugin, "create");
+}
+
+ModelHandle::~ModelHandle() {
+    if (handle_) plugin_.model()->destroy(handle_);
+}
+
+json ModelHandle::stages() {
+    const char* text = nullptr;
+    check_call(plugin_.model()->stages(handle_, &text, err_.get()), err_, plugin_, "stages");
+    return json::parse(text ? text : "[]");
+}
+
+ScalarList ModelHandle::train_step(const std::string& stage, const TensorMap& batch) {
+    LentTensors lent(batch);
+    mvrl_scalar_list out{};
+    check_call(plugin_.model()->train_step(handle_, stage.c_str(), lent.list(), &out, err_.get()), err_, plugin_,
+               "train_step");
+    return take_scalars(&out);
+}
+
+void ModelHandle::end_epoch(const std::string& stage, int epoch) {
+    check_call(plugin_.model()->end_epoch(handle_, stage.c_str(), epoch, err_.get()), err_, plugin_, "end_epoch");
+}
+
+TensorMap ModelHandle::encode(const TensorMap& batch) {
+    LentTensors lent(batch);
+    mvrl_tensor_list out{};
+    check_call(plugin_.model()->encode(handle_, lent.list(), &out, err_.get()), err_, plugin_, "encode");
+    return take_tensors(&out);
+}
+
+void ModelHandle::save(const std::string& path) {
+    check_call(plugin_.model()->save(handle_, path.c_str(), err_.get()), err_, plugin_, "save");
+}
+
+void ModelHandle::load(const std::string& path) {
+    check_call(plugin_.model()->load(handle_, path.c_str(), err_.get()), err_, plugin_, "load");
+}
+
+ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,
+                           const HostContext& ctx) {
+    LentTensors lent(inputs);
+    mvrl_scalar_list out{};
+    ErrorBuffer err;
+    check_call(plugin.metric()->evaluate(params_json.c_str(), lent.list(), ctx.get(), &out, err.get()), err, plugin,
+               "evaluate");
+    return take_scalars(&out);
+}
+
+ScalarList estimate_mutual_information(const Plugin& plugin, const std::string& params_json,
+                                       const TensorMap& inputs, const HostContext& ctx) {
+    LentTensors lent(inputs);
+    mvrl_scalar_list out{};
+    ErrorBuffer err;
+    check_call(plugin.estimator()->estimate(params_json.c_str(), lent.list(), ctx.get(), &out, err.get()), err,
+               plugin, "estimate");
+    return take_scalars(&out);
+}
+
+}  // namespace mvrl::host

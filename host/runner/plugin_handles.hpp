@@ -1,0 +1,70 @@
+// Typed, RAII handles over the ABI for the host: every failed call throws PluginCallError naming
+// the plugin, its file and the call. Tensors cross without copies (mvrl/tensor.hpp).
+#pragma once
+
+#include <string>
+
+#include <mvrl/params.hpp>
+#include <mvrl/status.hpp>
+#include <mvrl/tensor.hpp>
+
+#include "registry/plugin_call.hpp"
+#include "registry/plugin_registry.hpp"
+
+namespace mvrl::host {
+
+// The mvrl_context of one run; owns the strings it points to, so it is neither copied nor moved.
+class HostContext {
+public:
+    HostContext(std::string device, uint64_t seed, int threads = 0, std::string cache_dir = "");
+    HostContext(const HostContext&) = delete;
+    HostContext& operator=(const HostContext&) = delete;
+    const mvrl_context* get() const { return &context_; }
+
+private:
+    std::string device_, cache_dir_;
+    mvrl_context context_{};
+};
+
+class DatasetHandle {
+public:
+    DatasetHandle(const Plugin& plugin, const std::string& params_json, const HostContext& ctx);
+    ~DatasetHandle();
+    DatasetHandle(const DatasetHandle&) = delete;
+    DatasetHandle& operator=(const DatasetHandle&) = delete;
+
+    json info();
+    TensorMap load();
+
+private:
+    const Plugin& plugin_;
+    void* handle_ = nullptr;
+    ErrorBuffer err_;
+};
+
+class ModelHandle {
+public:
+    ModelHandle(const Plugin& plugin, const std::string& params_json, const json& dataset_info, const HostContext& ctx);
+    ~ModelHandle();
+    ModelHandle(const ModelHandle&) = delete;
+    ModelHandle& operator=(const ModelHandle&) = delete;
+
+    json stages();
+    ScalarList train_step(const std::string& stage, const TensorMap& batch);
+    void end_epoch(const std::string& stage, int epoch);
+    TensorMap encode(const TensorMap& batch);
+    void save(const std::string& path);
+    void load(const std::string& path);
+
+private:
+    const Plugin& plugin_;
+    void* handle_ = nullptr;
+    ErrorBuffer err_;
+};
+
+ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,
+                           const HostContext& ctx);
+ScalarList estimate_mutual_information(const Plugin& plugin, const std::string& params_json,
+                                       const TensorMap& inputs, const HostContext& ctx);
+
+}  // namespace mvrl::host
