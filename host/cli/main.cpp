@@ -30,10 +30,11 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"plugins", "list loaded plugins and refused libraries; --describe NAME for one plugin's parameters",
          run_plugins_command, nullptr},
-        {"sweep", "expand a TOML experiment into runs, train and evaluate them, record them in SQLite", {}, "issue 4"},
-        {"worker", "claim and execute queued runs from a store (started by sweep)", {}, "issue 4"},
-        {"runs", "list runs in a store, filtered by sweep or status", {}, "issue 4"},
-        {"table", "render an experiment's [[table]] from the store as markdown, latex or csv", {}, "issue 4"},
+        {"sweep", "expand a TOML experiment into runs, train and evaluate them, record them in SQLite",
+         run_sweep_command, nullptr},
+        {"runs", "list runs in a store, filtered by experiment or status", run_runs_command, nullptr},
+        {"table", "render an experiment's [[table]] from the store as markdown, latex or csv", run_table_command, nullptr},
+        {"worker", "claim and execute queued runs of a sweep (started by sweep)", run_worker_command, nullptr},
         {"evaluate", "run a metric on a finished run's stored representations", {}, "issue 6"},
         {"merge", "fold SQLite shards (e.g. from Slurm array tasks) into one store", {}, "issue 4"},
     };
@@ -51,7 +52,10 @@ void print_usage(const po::options_description& global) {
               << "\nexamples:\n"
                  "  mvrl-run plugins\n"
                  "  mvrl-run plugins --describe multiview-synthetic\n"
-                 "  mvrl-run sweep experiments/ablation.toml\n";
+                 "  mvrl-run sweep experiments/ablation.toml --jobs 2\n"
+                 "  mvrl-run sweep experiments/ablation.toml --set experiment.seeds=[0] --dry-run\n"
+                 "  mvrl-run table experiments/ablation.toml --format latex\n"
+                 "  mvrl-run runs --status failed\n";
 }
 
 }  // namespace

@@ -64,6 +64,12 @@ void describe_plugin(const Plugin& p) {
 
 }  // namespace
 
+host::PluginRegistry load_registry(const GlobalOptions& global) {
+    PluginRegistry registry;
+    registry.load(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable));
+    return registry;
+}
+
 int run_plugins_command(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("mvrl-run plugins [options]");
     options.add_options()("help,h", "show this help")("describe", po::value<std::string>(),
@@ -79,8 +85,7 @@ int run_plugins_command(const std::vector<std::string>& args, const GlobalOption
         std::cout << options;
         return kExitOk;
     }
-    PluginRegistry registry;
-    registry.load(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable));
+    PluginRegistry registry = load_registry(global);
     if (!vm.count("describe")) {
         list_plugins(registry);
         return kExitOk;

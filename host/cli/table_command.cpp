@@ -1,0 +1,76 @@
+// mvrl-run table FILE: an experiment's [[table]]s from the store.
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "commands.hpp"
+#include "config/experiment.hpp"
+#include "report/table_report.hpp"
+#include "store/store.hpp"
+
+namespace mvrl::cli {
+
+int run_table_command(const std::vector<std::string>& args, const GlobalOptions& global) {
+    namespace po = boost::program_options;
+    po::options_description options("mvrl-run table FILE [options]");
+    options.add_options()
+        ("help,h", "show this help")
+        ("file", po::value<std::string>(), "the TOML experiment whose [[table]]s to render")
+        ("db", po::value<std::string>()->default_value(kDefaultDatabase), "SQLite store")
+        ("name", po::value<std::string>(), "only the table with this name")
+        ("format", po::value<std::string>()->default_value("markdown"), "markdown, latex or csv")
+        ("set", po::value<std::vector<std::string>>()->composing(), "the same --set overrides the sweep was run with")
+        ("output,o", po::value<std::string>(), "write to this file instead of standard output");
+    po::positional_options_description positional;
+    positional.add("file", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "mvrl-run table: " << e.what() << "\n" << options;
+        return kExitUsage;
+    }
+    if (vm.count("help") || !vm.count("file")) {
+        std::cout << options;
+        return vm.count("help") ? kExitOk : kExitUsage;
+    }
+    try {
+        auto format = host::parse_table_format(vm["format"].as<std::string>());
+        auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+        auto experiment = host::load_experiment(vm["file"].as<std::string>(), sets);
+        auto registry = load_registry(global);
+        auto runs = host::expand_runs(experiment, registry);
+        std::vector<std::string> keys;
+        for (const auto& r : runs) keys.push_back(r.key);
+        auto metrics = host::Store::open_existing(vm["db"].as<std::string>()).metrics_of_keys(keys);
+
+        std::string text;
+        bool found = false;
+        for (const auto& table : experiment.tables) {
+            if (vm.count("name") && table.name != vm["name"].as<std::string>()) continue;
+            text += (found ? "\n" : "") + host::render_table(table, runs, metrics, format);
+            found = true;
+        }
+        if (!found) {
+            std::string names;
+            for (const auto& t : experiment.tables) names += (names.empty() ? "" : ", ") + ("'" + t.name + "'");
+            std::cerr << "mvrl-run table: " << experiment.path.string() << " has no [[table]]"
+                      << (vm.count("name") ? " named '" + vm["name"].as<std::string>() + "'" : "")
+                      << (names.empty() ? "" : "; its tables: " + names) << "\n";
+            return kExitUsage;
+        }
+        if (vm.count("output")) {
+            std::ofstream(vm["output"].as<std::string>()) << text;
+        } else {
+            std::cout << text;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "mvrl-run table: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    return kExitOk;
+}
+
+}  // namespace mvrl::cli

@@ -1,0 +1,431 @@
+#include "experiment.hpp"
+
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "registry/plugin_registry.hpp"
+
+namespace mvrl::host {
+
+namespace {
+
+// ---- TOML reading with positions ----
+
+class Reader {
+public:
+    explicit Reader(std::filesystem::path file) : file_(std::move(file)) {}
+
+    [[noreturn]] void fail(const toml::source_region& where, const std::string& message) const {
+        std::ostringstream out;
+        out << file_.string();
+        if (where.begin.line) out << ":" << where.begin.line << ":" << where.begin.column;
+        out << ": " << message;
+        throw ConfigError(out.str());
+    }
+    [[noreturn]] void fail(const std::string& message) const { throw ConfigError(file_.string() + ": " + message); }
+
+    // Unknown keys are errors, with the nearest known key suggested.
+    void check_keys(const toml::table& t, const std::string& section, std::initializer_list<const char*> known) const {
+        for (auto&& [key, node] : t) {
+            bool ok = false;
+            for (const char* k : known) ok = ok || key.str() == k;
+            if (ok) continue;
+            std::string message = "unknown key '" + std::string(key.str()) + "' in " + section;
+            const char* best = nullptr;
+            size_t best_distance = 3;
+            for (const char* k : known) {
+                size_t d = mvrl::detail::edit_distance(std::string(key.str()), k);
+                if (d < best_distance) best_distance = d, best = k;
+            }
+            if (best) message += " (did you mean '" + std::string(best) + "'?)";
+            message += "; known keys:";
+            for (const char* k : known) message += std::string(" ") + k;
+            fail(key.source(), message);
+        }
+    }
+
+    const toml::table& require_table(const toml::table& parent, const char* key, const std::string& section) const {
+        const toml::node* node = parent.get(key);
+        if (!node) fail("missing section " + section);
+        if (!node->is_table()) fail(node->source(), section + " must be a table");
+        return *node->as_table();
+    }
+
+    std::string require_string(const toml::table& t, const char* key, const std::string& section) const {
+        const toml::node* node = t.get(key);
+        if (!node) fail(t.source(), "missing key '" + std::string(key) + "' in " + section);
+        if (!node->is_string()) fail(node->source(), section + "." + key + " must be a string");
+        return std::string(node->as_string()->get());
+    }
+
+    std::string optional_string(const toml::table& t, const char* key, const std::string& section,
+                                const std::string& fallback) const {
+        return t.get(key) ? require_string(t, key, section) : fallback;
+    }
+
+    const std::filesystem::path& file() const { return file_; }
+
+private:
+    std::filesystem::path file_;
+};
+
+json to_json(const toml::node& node) {
+    if (auto* t = node.as_table()) {
+        json out = json::object();
+        for (auto&& [k, v] : *t) out[std::string(k.str())] = to_json(v);
+        return out;
+    }
+    if (auto* a = node.as_array()) {
+        json out = json::array();
+        for (auto&& v : *a) out.push_back(to_json(v));
+        return out;
+    }
+    if (auto* s = node.as_string()) return s->get();
+    if (auto* i = node.as_integer()) return i->get();
+    if (auto* f = node.as_floating_point()) return f->get();
+    if (auto* b = node.as_boolean()) return b->get();
+    std::ostringstream text;  // dates and times: as written
+    node.visit([&](const auto& value) { text << value; });
+    return text.str();
+}
+
+// --set a.b.c=value: the value is TOML when it parses as TOML, a plain string otherwise.
+void apply_override(toml::table& root, const std::string& assignment, const Reader& reader) {
+    auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        reader.fail("--set '" + assignment + "': expected key=value, e.g. --set model.params.lr=0.001");
+    std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+    toml::table parsed;
+    try {
+        parsed = toml::parse("v = " + text);
+    } catch (const toml::parse_error&) {
+        parsed.insert_or_assign("v", text);
+    }
+    toml::table* table = &root;
+    std::stringstream parts(key);
+    std::vector<std::string> path;
+    for (std::string part; std::getline(parts, part, '.');) path.push_back(part);
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+        toml::node* next = table->get(path[i]);
+        if (!next) {
+            table->insert_or_assign(path[i], toml::table{});
+            next = table->get(path[i]);
+        }
+        if (!next->is_table()) reader.fail("--set " + key + ": '" + path[i] + "' is not a table in the file");
+        table = next->as_table();
+    }
+    table->insert_or_assign(path.back(), *parsed.get("v"));
+}
+
+constexpr const char* kOverridableSections = "dataset, model or train";
+
+void check_override_key(const std::string& key, const toml::source_region& where, const Reader& reader) {
+    auto dot = key.find('.');
+    std::string head = key.substr(0, dot);
+    if (dot == std::string::npos || (head != "dataset" && head != "model" && head != "train"))
+        reader.fail(where, "'" + key + "' is not a dotted key under " + kOverridableSections +
+                               " (e.g. \"model.params.lr\")");
+}
+
+json read_plugin_section(const toml::table& t, const std::string& section, const Reader& reader) {
+    reader.check_keys(t, section, {"plugin", "params"});
+    json out = {{"plugin", reader.require_string(t, "plugin", section)}, {"params", json::object()}};
+    if (const toml::node* params = t.get("params")) {
+        if (!params->is_table()) reader.fail(params->source(), section + ".params must be a table");
+        out["params"] = to_json(*params);
+    }
+    return out;
+}
+
+// [train]: the host's loop settings, with defaults. Checked again after overrides.
+void check_train(json& train, const std::string& where, const Reader& reader) {
+    auto need_int = [&](const char* key, int64_t def, int64_t min) {
+        if (!train.contains(key)) train[key] = def;
+        if (!train[key].is_number_integer() || train[key].get<int64_t>() < min)
+            reader.fail(where + ": train." + key + " must be an integer >= " + std::to_string(min) + ", got " +
+                        train[key].dump());
+    };
+    need_int("batch_size", 256, 1);
+    need_int("eval_batch_size", 4096, 1);
+    need_int("threads", 0, 0);
+    if (!train.contains("shuffle")) train["shuffle"] = true;
+    if (!train["shuffle"].is_boolean()) reader.fail(where + ": train.shuffle must be true or false");
+    for (auto it = train.begin(); it != train.end(); ++it)
+        if (it.key() != "batch_size" && it.key() != "eval_batch_size" && it.key() != "threads" && it.key() != "shuffle")
+            reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size eval_batch_size shuffle threads");
+}
+
+std::vector<std::string> string_list(const toml::node& node, const std::string& what, const Reader& reader) {
+    std::vector<std::string> out;
+    if (node.is_string()) return {std::string(node.as_string()->get())};
+    if (!node.is_array()) reader.fail(node.source(), what + " must be a string or a list of strings");
+    for (auto&& v : *node.as_array()) {
+        if (!v.is_string()) reader.fail(v.source(), what + " must hold strings");
+        out.emplace_back(v.as_string()->get());
+    }
+    return out;
+}
+
+TableSpec read_table(const toml::table& t, const Reader& reader) {
+    reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "lower_is_better", "scale", "digits", "published"});
+    TableSpec spec;
+    spec.name = reader.require_string(t, "name", "[[table]]");
+    spec.rows = t.get("rows") ? string_list(*t.get("rows"), "[[table]] rows", reader) : std::vector<std::string>{"ablation"};
+    if (!t.get("columns")) reader.fail(t.source(), "[[table]] '" + spec.name + "' needs columns");
+    spec.columns = string_list(*t.get("columns"), "[[table]] columns", reader);
+    for (const auto& c : spec.columns)
+        if (c.rfind("metric:", 0) != 0 || c.find('.') == std::string::npos)
+            reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
+                                                    "or metric:<representation>/<metric>.<value>");
+    if (t.get("lower_is_better")) spec.lower_is_better = string_list(*t.get("lower_is_better"), "lower_is_better", reader);
+    if (auto* s = t.get("scale")) {
+        if (!s->is_number()) reader.fail(s->source(), "[[table]] scale must be a number");
+        spec.scale = s->is_integer() ? double(s->as_integer()->get()) : s->as_floating_point()->get();
+    }
+    if (auto* d = t.get("digits")) {
+        if (!d->is_integer() || d->as_integer()->get() < 0 || d->as_integer()->get() > 12)
+            reader.fail(d->source(), "[[table]] digits must be an integer from 0 to 12");
+        spec.digits = int(d->as_integer()->get());
+    }
+    if (auto* p = t.get("published")) {
+        if (!p->is_array_of_tables()) reader.fail(p->source(), "published must be a list of {label, values} tables");
+        for (auto&& row : *p->as_array()) {
+            const toml::table& r = *row.as_table();
+            reader.check_keys(r, "published row", {"label", "values"});
+            PublishedRow out;
+            out.label = reader.require_string(r, "label", "published row");
+            const toml::node* values = r.get("values");
+            if (!values || !values->is_array()) reader.fail(r.source(), "published row needs values = [...]");
+            for (auto&& v : *values->as_array()) {
+                if (!v.is_number()) reader.fail(v.source(), "published values must be numbers (nan for none)");
+                double x = v.is_integer() ? double(v.as_integer()->get()) : v.as_floating_point()->get();
+                out.values.push_back(std::isnan(x) ? std::nullopt : std::optional<double>(x));
+            }
+            if (out.values.size() != spec.columns.size())
+                reader.fail(values->source(), "published row '" + out.label + "' has " + std::to_string(out.values.size()) +
+                                                  " values for " + std::to_string(spec.columns.size()) + " columns");
+            spec.published.push_back(std::move(out));
+        }
+    }
+    return spec;
+}
+
+std::vector<json> cartesian(const std::vector<std::pair<std::string, std::vector<json>>>& grid) {
+    std::vector<json> points = {json::object()};
+    for (const auto& [key, values] : grid) {
+        std::vector<json> next;
+        for (const auto& p : points)
+            for (const auto& v : values) {
+                json q = p;
+                q[key] = v;
+                next.push_back(std::move(q));
+            }
+        points = std::move(next);
+    }
+    return points;
+}
+
+// Validates a plugin section of a run's config against the plugin's schema: fills defaults and
+// records the plugin's version.
+void resolve_plugin(json& section, mvrl_kind kind, const PluginRegistry& registry) {
+    const Plugin& plugin = registry.require(section.at("plugin").get<std::string>(), kind);
+    if (!section.contains("params")) section["params"] = json::object();
+    section["params"] = ParamSchema::from_json(plugin.params_schema_json).resolve_object(section["params"], plugin.name).values();
+    section["version"] = plugin.version;
+}
+
+}  // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) out += hex[digest[i] >> 4], out += hex[digest[i] & 15];
+    return out;
+}
+
+void set_dotted(json& target, const std::string& dotted_key, const json& value) {
+    json* node = &target;
+    std::stringstream parts(dotted_key);
+    std::string part;
+    std::vector<std::string> path;
+    while (std::getline(parts, part, '.')) path.push_back(part);
+    for (size_t i = 0; i + 1 < path.size(); ++i) {
+        if (!node->contains(path[i]) || !(*node)[path[i]].is_object()) (*node)[path[i]] = json::object();
+        node = &(*node)[path[i]];
+    }
+    (*node)[path.back()] = value;
+}
+
+json get_dotted(const json& source, const std::string& dotted_key) {
+    const json* node = &source;
+    std::stringstream parts(dotted_key);
+    for (std::string part; std::getline(parts, part, '.');) {
+        if (!node->is_object() || !node->contains(part)) return nullptr;
+        node = &(*node)[part];
+    }
+    return *node;
+}
+
+json flatten(const json& nested) {
+    json flat = json::object();
+    const json pointers = nested.flatten();  // kept alive: items() only refers to it
+    for (auto& [key, value] : pointers.items()) {
+        if (key.empty()) continue;  // an empty object flattens to {"": null}
+        std::string dotted = key.substr(1);  // "/model/params/lr" -> "model.params.lr"
+        std::replace(dotted.begin(), dotted.end(), '/', '.');
+        flat[dotted] = value;
+    }
+    return flat;
+}
+
+Experiment load_experiment(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+    Reader reader(file);
+    std::ifstream in(file);
+    if (!in) throw ConfigError(file.string() + ": cannot read the experiment file (does it exist?)");
+    Experiment e;
+    e.path = file;
+    e.source_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+
+    toml::table root;
+    try {
+        root = toml::parse(e.source_text, file.string());
+    } catch (const toml::parse_error& err) {
+        reader.fail(err.source(), "TOML syntax error: " + std::string(err.description()));
+    }
+    for (const auto& o : overrides) apply_override(root, o, reader);
+    reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "sweep", "ablation", "table"});
+
+    const toml::table& exp = reader.require_table(root, "experiment", "[experiment]");
+    reader.check_keys(exp, "[experiment]", {"name", "description", "seeds", "device"});
+    e.name = reader.require_string(exp, "name", "[experiment]");
+    e.description = reader.optional_string(exp, "description", "[experiment]", "");
+    e.device = reader.optional_string(exp, "device", "[experiment]", "auto");
+    if (e.device != "auto" && e.device != "cpu" && e.device != "cuda" && e.device.rfind("cuda:", 0) != 0)
+        reader.fail(exp.get("device")->source(), "device must be auto, cpu, cuda or cuda:N, got '" + e.device + "'");
+    e.seeds = {0};
+    if (const toml::node* seeds = exp.get("seeds")) {
+        e.seeds.clear();
+        if (!seeds->is_array()) reader.fail(seeds->source(), "[experiment] seeds must be a list of integers");
+        for (auto&& s : *seeds->as_array()) {
+            if (!s.is_integer() || s.as_integer()->get() < 0) reader.fail(s.source(), "seeds must be non-negative integers");
+            e.seeds.push_back(s.as_integer()->get());
+        }
+        if (e.seeds.empty()) reader.fail(seeds->source(), "[experiment] seeds is empty: the sweep would have no runs");
+    }
+
+    const toml::node* dataset = root.get("dataset");
+    if (!dataset) reader.fail("missing section [dataset]");
+    if (dataset->is_table()) {
+        e.datasets.push_back(read_plugin_section(*dataset->as_table(), "[dataset]", reader));
+    } else if (dataset->is_array_of_tables()) {
+        for (auto&& d : *dataset->as_array()) e.datasets.push_back(read_plugin_section(*d.as_table(), "[[dataset]]", reader));
+    } else {
+        reader.fail(dataset->source(), "[dataset] must be a table or [[dataset]] a list of tables");
+    }
+    e.model = read_plugin_section(reader.require_table(root, "model", "[model]"), "[model]", reader);
+
+    e.train = root.get("train") ? to_json(reader.require_table(root, "train", "[train]")) : json::object();
+    check_train(e.train, file.string() + ": [train]", reader);
+
+    if (const toml::node* evaluate = root.get("evaluate")) {
+        if (!evaluate->is_array_of_tables()) reader.fail(evaluate->source(), "evaluate must be written [[evaluate]]");
+        for (auto&& node : *evaluate->as_array()) {
+            const toml::table& t = *node.as_table();
+            reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params"});
+            json entry = {{"representation", reader.require_string(t, "representation", "[[evaluate]]")},
+                          {"metric", reader.require_string(t, "metric", "[[evaluate]]")},
+                          {"label", reader.optional_string(t, "label", "[[evaluate]]", "label")},
+                          {"params", t.get("params") ? to_json(*t.get("params")) : json::object()}};
+            e.evaluate.push_back(std::move(entry));
+        }
+    }
+
+    if (const toml::node* sweep = root.get("sweep")) {
+        if (!sweep->is_table()) reader.fail(sweep->source(), "[sweep] must be a table of \"dotted.key\" = [values]");
+        for (auto&& [key, values] : *sweep->as_table()) {
+            std::string k(key.str());
+            check_override_key(k, key.source(), reader);
+            if (!values.is_array()) reader.fail(values.source(), "[sweep] \"" + k + "\" must be a list of values");
+            if (values.as_array()->empty()) reader.fail(values.source(), "[sweep] \"" + k + "\" is an empty list: the sweep would have no runs");
+            std::vector<json> list;
+            for (auto&& v : *values.as_array()) list.push_back(to_json(v));
+            e.grid.emplace_back(k, std::move(list));
+        }
+    }
+
+    e.variants.push_back({"baseline", {}});
+    if (const toml::node* ablations = root.get("ablation")) {
+        if (!ablations->is_array_of_tables()) reader.fail(ablations->source(), "ablations must be written [[ablation]]");
+        for (auto&& node : *ablations->as_array()) {
+            const toml::table& t = *node.as_table();
+            Variant v;
+            v.name = reader.require_string(t, "name", "[[ablation]]");
+            for (const auto& earlier : e.variants)
+                if (earlier.name == v.name) reader.fail(t.get("name")->source(), "two variants are named '" + v.name + "'");
+            for (auto&& [key, value] : t) {
+                if (key.str() == "name") continue;
+                check_override_key(std::string(key.str()), key.source(), reader);
+                for (const auto& [grid_key, values] : e.grid)
+                    if (grid_key == key.str())
+                        reader.fail(key.source(), "'" + grid_key + "' is set by both [sweep] and ablation '" + v.name + "'");
+                v.overrides.emplace_back(std::string(key.str()), to_json(value));
+            }
+            e.variants.push_back(std::move(v));
+        }
+    }
+
+    if (const toml::node* tables = root.get("table")) {
+        if (!tables->is_array_of_tables()) reader.fail(tables->source(), "tables must be written [[table]]");
+        for (auto&& node : *tables->as_array()) e.tables.push_back(read_table(*node.as_table(), reader));
+    }
+    return e;
+}
+
+std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& registry) {
+    Reader reader(e.path);
+    std::vector<PlannedRun> runs;
+    const auto points = cartesian(e.grid);
+    for (const auto& dataset : e.datasets)
+        for (const auto& variant : e.variants)
+            for (const auto& point : points) {
+                json config = {{"dataset", dataset}, {"model", e.model}, {"train", e.train}, {"evaluate", e.evaluate},
+                               {"device", e.device}};
+                for (const auto& [key, value] : variant.overrides) set_dotted(config, key, value);
+                for (auto it = point.begin(); it != point.end(); ++it) set_dotted(config, it.key(), it.value());
+                std::string where = "variant '" + variant.name + "'" + (point.empty() ? "" : ", grid point " + point.dump());
+                try {
+                    resolve_plugin(config["dataset"], MVRL_KIND_DATASET, registry);
+                    resolve_plugin(config["model"], MVRL_KIND_MODEL, registry);
+                    for (auto& evaluate : config["evaluate"]) {
+                        json section = {{"plugin", evaluate["metric"]}, {"params", evaluate["params"]}};
+                        resolve_plugin(section, MVRL_KIND_METRIC, registry);
+                        evaluate["params"] = section["params"];
+                        evaluate["version"] = section["version"];
+                    }
+                } catch (const std::exception& error) {
+                    reader.fail(where + ": " + error.what());
+                }
+                check_train(config["train"], e.path.string() + ": " + where, reader);
+                for (int64_t seed : e.seeds) {
+                    PlannedRun run;
+                    run.experiment = e.name;
+                    run.variant = variant.name;
+                    run.grid_point = point;
+                    run.seed = seed;
+                    run.config = config;
+                    run.config["seed"] = seed;
+                    run.key = sha256_hex(json{{"experiment", e.name}, {"variant", variant.name}, {"config", run.config}}.dump());
+                    runs.push_back(std::move(run));
+                }
+            }
+    return runs;
+}
+
+}  // namespace mvrl::host

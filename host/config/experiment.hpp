@@ -1,0 +1,80 @@
+// host/config — a TOML experiment: loading (errors name file, line and column), --set
+// overrides, and expansion into runs = datasets × (baseline + ablations) × grid × seeds.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <mvrl/params.hpp>
+
+namespace mvrl::host {
+
+class PluginRegistry;
+
+// A bad experiment file or override; the message names the file and where in it.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct PublishedRow {
+    std::string label;
+    std::vector<std::optional<double>> values;  // one per column; nullopt prints as "–"
+};
+
+struct TableSpec {
+    std::string name;
+    std::vector<std::string> rows;     // "ablation", "dataset" or a dotted config key
+    std::vector<std::string> columns;  // "metric:[representation/]metric.value"
+    std::vector<std::string> lower_is_better;  // columns where the smallest mean is best
+    double scale = 1.0;                // e.g. 100 for percentages
+    int digits = 3;
+    std::vector<PublishedRow> published;
+};
+
+struct Variant {
+    std::string name;  // "baseline" or the ablation's name
+    std::vector<std::pair<std::string, json>> overrides;  // dotted key -> value
+};
+
+struct Experiment {
+    std::filesystem::path path;
+    std::string source_text;  // the file as read, stored with the sweep
+    std::string name, description, device;
+    std::vector<int64_t> seeds;
+    std::vector<json> datasets;  // each {"plugin", "params"}
+    json model, train;           // {"plugin", "params"}; train with defaults filled in
+    json evaluate = json::array();  // [{"representation", "metric", "label", "params"}]
+    std::vector<std::pair<std::string, std::vector<json>>> grid;  // dotted key -> values, file order
+    std::vector<Variant> variants;  // baseline first, then the ablations in file order
+    std::vector<TableSpec> tables;
+};
+
+// "key=value" overrides from --set; the value is read as TOML, or as a string when it is not.
+Experiment load_experiment(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+
+struct PlannedRun {
+    std::string key;  // SHA-256 of experiment, variant, resolved config and seed
+    std::string experiment, variant;
+    json grid_point = json::object();  // dotted key -> value of this grid point
+    int64_t seed = 0;
+    json config;  // resolved: dataset/model with plugin versions and every parameter, train, evaluate, seed
+};
+
+// Every run of the experiment, with each plugin's parameters validated against its schema and
+// completed with defaults. Throws ConfigError naming the variant and key on a bad parameter.
+std::vector<PlannedRun> expand_runs(const Experiment& experiment, const PluginRegistry& registry);
+
+// Sets a dotted key ("model.params.lr") inside a JSON object, creating objects on the way.
+void set_dotted(json& target, const std::string& dotted_key, const json& value);
+// Reads a dotted key; null when absent.
+json get_dotted(const json& source, const std::string& dotted_key);
+// {"model": {"params": {"lr": 0.1}}} -> {"model.params.lr": 0.1}
+json flatten(const json& nested);
+
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace mvrl::host

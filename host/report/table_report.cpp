@@ -1,0 +1,273 @@
+#include "table_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+namespace mvrl::host {
+
+namespace {
+
+struct ColumnSpec {
+    std::string header, representation, metric, name;  // representation empty: any
+    bool lower_is_better = false;
+};
+
+ColumnSpec parse_column(const std::string& spec, const TableSpec& table) {
+    ColumnSpec c;
+    std::string rest = spec.substr(std::string("metric:").size());
+    c.header = rest;
+    auto slash = rest.find('/');
+    if (slash != std::string::npos) c.representation = rest.substr(0, slash), rest = rest.substr(slash + 1);
+    auto dot = rest.find('.');
+    c.metric = rest.substr(0, dot);
+    c.name = rest.substr(dot + 1);
+    for (const auto& l : table.lower_is_better) c.lower_is_better |= l == spec;
+    return c;
+}
+
+std::string row_header(const std::string& row_key) {
+    if (row_key == "ablation") return "variant";
+    auto dot = row_key.rfind('.');
+    return dot == std::string::npos ? row_key : row_key.substr(dot + 1);
+}
+
+std::string row_value(const PlannedRun& run, const std::string& row_key) {
+    if (row_key == "ablation") return run.variant;
+    if (row_key == "dataset") return run.config["dataset"]["plugin"];
+    json v = get_dotted(run.config, row_key);
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+struct Cell {
+    double mean = 0, std = 0;
+    int n = 0;
+    int rank = 0;  // 1 best, 2 second
+};
+
+struct Row {
+    std::vector<std::string> labels;
+    std::vector<Cell> cells;
+    int runs_finished = 0;
+};
+
+Cell aggregate(const std::vector<double>& values) {
+    Cell c;
+    c.n = int(values.size());
+    if (!c.n) return c;
+    for (double v : values) c.mean += v;
+    c.mean /= c.n;
+    if (c.n > 1) {
+        double ss = 0;
+        for (double v : values) ss += (v - c.mean) * (v - c.mean);
+        c.std = std::sqrt(ss / (c.n - 1));  // sample standard deviation, as papers report over seeds
+    }
+    return c;
+}
+
+void rank_columns(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns) {
+    for (size_t j = 0; j < columns.size(); ++j) {
+        std::set<double> means;
+        for (const auto& r : rows)
+            if (r.cells[j].n) means.insert(r.cells[j].mean);
+        if (means.size() < 2) continue;  // nothing to compare
+        std::vector<double> ordered(means.begin(), means.end());
+        if (!columns[j].lower_is_better) std::reverse(ordered.begin(), ordered.end());
+        for (auto& r : rows) {
+            if (!r.cells[j].n) continue;
+            if (r.cells[j].mean == ordered[0]) r.cells[j].rank = 1;
+            else if (r.cells[j].mean == ordered[1]) r.cells[j].rank = 2;
+        }
+    }
+}
+
+std::string number(double x, const TableSpec& t) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", t.digits, x * t.scale);
+    return text;
+}
+
+std::string latex_escape(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        if (std::string("&%$#_{}").find(ch) != std::string::npos) out += '\\';
+        out += ch;
+    }
+    return out;
+}
+
+class Writer {
+public:
+    Writer(const TableSpec& t, TableFormat f, const std::vector<std::string>& row_keys, const std::vector<ColumnSpec>& columns)
+        : t_(t), f_(f), row_keys_(row_keys), columns_(columns) {}
+
+    std::string cell(const Cell& c, int row_runs) const {
+        if (!c.n) return f_ == TableFormat::Latex ? "--" : "–";
+        std::string text = number(c.mean, t_);
+        if (c.n > 1) text += (f_ == TableFormat::Latex ? " $\\pm$ " : " ± ") + number(c.std, t_);
+        if (c.n != row_runs) text += " (n=" + std::to_string(c.n) + ")";
+        if (c.rank == 1) return f_ == TableFormat::Latex ? "\\textbf{" + text + "}" : "**" + text + "**";
+        if (c.rank == 2) return f_ == TableFormat::Latex ? "\\underline{" + text + "}" : "<u>" + text + "</u>";
+        return text;
+    }
+
+    std::string render(const std::vector<Row>& rows) const {
+        std::ostringstream out;
+        if (f_ == TableFormat::Csv) return csv(rows);
+        std::vector<std::string> header;
+        for (const auto& k : row_keys_) header.push_back(row_header(k));
+        for (const auto& c : columns_) header.push_back(c.header);
+        header.push_back("n");
+        if (f_ == TableFormat::Markdown) {
+            char scale[32];
+            std::snprintf(scale, sizeof scale, "%g", t_.scale);
+            out << "**" << t_.name << "**" << (t_.scale != 1 ? std::string(" (values × ") + scale + ")" : "") << "\n\n";
+            line(out, header);
+            out << "|";
+            for (size_t i = 0; i < header.size(); ++i) out << (i < row_keys_.size() ? " --- |" : " ---: |");
+            out << "\n";
+        } else {
+            out << "% " << t_.name << "\n\\begin{tabular}{" << std::string(row_keys_.size(), 'l')
+                << std::string(columns_.size() + 1, 'r') << "}\n\\hline\n";
+            line(out, header);
+            out << "\\hline\n";
+        }
+        for (const auto& r : rows) {
+            std::vector<std::string> cells = r.labels;
+            for (const auto& c : r.cells) cells.push_back(cell(c, r.runs_finished));
+            cells.push_back(std::to_string(r.runs_finished));
+            line(out, cells);
+        }
+        for (const auto& p : t_.published) {
+            std::vector<std::string> cells(row_keys_.size(), "");
+            cells[0] = p.label;
+            for (const auto& v : p.values) cells.push_back(v ? number(*v / t_.scale, t_) : (f_ == TableFormat::Latex ? "--" : "–"));
+            cells.push_back("");
+            line(out, cells);
+        }
+        if (f_ == TableFormat::Latex) out << "\\hline\n\\end{tabular}\n";
+        return out.str();
+    }
+
+private:
+    void line(std::ostringstream& out, const std::vector<std::string>& cells) const {
+        if (f_ == TableFormat::Markdown) {
+            out << "|";
+            for (const auto& c : cells) out << " " << c << " |";
+            out << "\n";
+        } else {
+            for (size_t i = 0; i < cells.size(); ++i)
+                out << (i ? " & " : "") << (cells[i].find('\\') == std::string::npos ? latex_escape(cells[i]) : cells[i]);
+            out << " \\\\\n";
+        }
+    }
+
+    std::string csv(const std::vector<Row>& rows) const {
+        std::ostringstream out;
+        auto quote = [](const std::string& s) {
+            if (s.find_first_of(",\"\n") == std::string::npos) return s;
+            std::string q = "\"";
+            for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            return q + "\"";
+        };
+        std::vector<std::string> header;
+        for (const auto& k : row_keys_) header.push_back(row_header(k));
+        for (const auto& c : columns_)
+            for (const char* part : {" mean", " std", " n"}) header.push_back(c.header + part);
+        header.push_back("runs");
+        for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << quote(header[i]);
+        out << "\n";
+        char text[64];
+        auto raw = [&](double x) { return std::snprintf(text, sizeof text, "%.17g", x * t_.scale), std::string(text); };
+        for (const auto& r : rows) {
+            std::vector<std::string> cells = r.labels;
+            for (const auto& c : r.cells) {
+                cells.push_back(c.n ? raw(c.mean) : "");
+                cells.push_back(c.n > 1 ? raw(c.std) : "");
+                cells.push_back(std::to_string(c.n));
+            }
+            cells.push_back(std::to_string(r.runs_finished));
+            for (size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << quote(cells[i]);
+            out << "\n";
+        }
+        for (const auto& p : t_.published) {
+            out << quote(p.label);
+            for (size_t i = 1; i < row_keys_.size(); ++i) out << ",";
+            for (const auto& v : p.values) out << "," << (v ? raw(*v / t_.scale) : "") << ",,";
+            out << ",\n";
+        }
+        return out.str();
+    }
+
+    const TableSpec& t_;
+    TableFormat f_;
+    const std::vector<std::string>& row_keys_;
+    const std::vector<ColumnSpec>& columns_;
+};
+
+// A column that names no representation must match one only.
+void check_unambiguous(const std::vector<ColumnSpec>& columns,
+                       const std::vector<std::pair<std::string, MetricValue>>& metrics) {
+    for (const auto& c : columns) {
+        if (!c.representation.empty()) continue;
+        std::set<std::string> reps;
+        for (const auto& [key, m] : metrics)
+            if (m.metric == c.metric && m.name == c.name) reps.insert(m.representation);
+        if (reps.size() > 1) {
+            std::string list;
+            for (const auto& r : reps) list += (list.empty() ? "" : ", ") + r;
+            throw std::invalid_argument("column 'metric:" + c.header + "' is ambiguous: " + c.metric +
+                                        " was evaluated on " + list + "; write metric:<representation>/" + c.header);
+        }
+    }
+}
+
+}  // namespace
+
+TableFormat parse_table_format(const std::string& name) {
+    if (name == "markdown" || name == "md") return TableFormat::Markdown;
+    if (name == "latex" || name == "tex") return TableFormat::Latex;
+    if (name == "csv") return TableFormat::Csv;
+    throw std::invalid_argument("unknown table format '" + name + "' (markdown, latex or csv)");
+}
+
+std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& runs,
+                         const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format) {
+    std::vector<ColumnSpec> columns;
+    for (const auto& c : table.columns) columns.push_back(parse_column(c, table));
+
+    // Group runs into rows, in the order the experiment plans them.
+    std::vector<Row> rows;
+    std::map<std::vector<std::string>, size_t> row_of_labels;
+    std::unordered_map<std::string, size_t> row_of_key;
+    for (const auto& run : runs) {
+        std::vector<std::string> labels;
+        for (const auto& k : table.rows) labels.push_back(row_value(run, k));
+        auto [it, inserted] = row_of_labels.emplace(labels, rows.size());
+        if (inserted) rows.push_back({labels, {}, 0});
+        row_of_key[run.key] = it->second;
+    }
+    // Values per row and column; a run counts as finished when it has any metric.
+    std::vector<std::vector<std::vector<double>>> values(rows.size(), std::vector<std::vector<double>>(columns.size()));
+    std::unordered_map<std::string, bool> counted;
+    for (const auto& [key, m] : metrics) {
+        auto row = row_of_key.find(key);
+        if (row == row_of_key.end()) continue;
+        if (!counted[key]) counted[key] = true, ++rows[row->second].runs_finished;
+        for (size_t j = 0; j < columns.size(); ++j) {
+            const auto& c = columns[j];
+            if (m.metric == c.metric && m.name == c.name && (c.representation.empty() || c.representation == m.representation))
+                values[row->second][j].push_back(m.value);
+        }
+    }
+    check_unambiguous(columns, metrics);
+    for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t j = 0; j < columns.size(); ++j) rows[i].cells.push_back(aggregate(values[i][j]));
+    rank_columns(rows, columns);
+    return Writer(table, format, table.rows, columns).render(rows);
+}
+
+}  // namespace mvrl::host

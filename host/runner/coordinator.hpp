@@ -1,0 +1,32 @@
+// The coordinator of `mvrl-run sweep`: starts worker processes, replaces a worker that crashed
+// (its run is marked failed with the signal), forwards Ctrl-C, and shows progress.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/experiment.hpp"
+#include "store/store.hpp"
+
+namespace mvrl::host {
+
+struct CoordinatorOptions {
+    std::filesystem::path executable;        // mvrl-run itself, started as `mvrl-run worker`
+    std::vector<std::string> worker_args;    // global options the workers need (--plugin-path ...)
+    std::filesystem::path db;                // the store the workers claim runs from
+    std::filesystem::path log_dir;           // one log file per worker
+    int64_t sweep_id = 0;
+    int jobs = 1;
+    int threads_per_worker = 0;
+};
+
+struct SweepOutcome {
+    StatusCounts counts;
+    bool interrupted = false;
+    std::vector<RunRow> unfinished;  // failed or interrupted runs, with their errors
+};
+
+SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs, const CoordinatorOptions& options);
+
+}  // namespace mvrl::host

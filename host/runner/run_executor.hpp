@@ -1,0 +1,31 @@
+// host/runner — the host-owned loop of one run: load the dataset onto the device, train the model
+// stage by stage on seeded shuffled batches, stop on NaN/Inf, record curves, then encode the whole
+// dataset and evaluate every [[evaluate]].
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "registry/plugin_registry.hpp"
+#include "store/store.hpp"
+
+namespace mvrl::host {
+
+enum class RunOutcome { Finished, Failed, Interrupted };
+
+struct RunResult {
+    RunOutcome outcome = RunOutcome::Failed;
+    std::string error;  // why it failed or was interrupted
+    std::vector<MetricValue> metrics;
+    RunTimings timings;
+};
+
+// "auto" -> "cuda" when a CUDA device is usable, else "cpu". Throws when CUDA is asked for and absent.
+std::string resolve_device(const std::string& requested);
+
+// Executes a claimed run, writing curves and heartbeats to `store` as it goes (not the final
+// status: the caller records the result). `stop` is polled between steps.
+RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
+                      const std::atomic<bool>& stop, int default_threads);
+
+}  // namespace mvrl::host

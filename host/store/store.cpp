@@ -1,0 +1,421 @@
+#include "store.hpp"
+
+#include <sqlite3.h>
+
+#include <system_error>
+
+#include "config/experiment.hpp"
+#include "schema.hpp"
+
+namespace mvrl::host {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 120000;  // writers wait their turn instead of failing
+constexpr const char* kNow = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+constexpr const char* kUnixNow = "((julianday('now') - 2440587.5) * 86400.0)";
+
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+            throw StoreError(std::string("SQL error: ") + sqlite3_errmsg(db) + " in: " + sql);
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int i, int64_t v) { return check(sqlite3_bind_int64(stmt_, i, v), i); }
+    Statement& bind(int i, int v) { return bind(i, int64_t(v)); }
+    Statement& bind(int i, double v) { return check(sqlite3_bind_double(stmt_, i, v), i); }
+    Statement& bind(int i, const std::string& v) {
+        return check(sqlite3_bind_text(stmt_, i, v.c_str(), int(v.size()), SQLITE_TRANSIENT), i);
+    }
+    Statement& bind_json(int i, const json& v) {  // a JSON scalar as its native SQLite type
+        if (v.is_boolean()) return bind(i, int64_t(v.get<bool>()));
+        if (v.is_number_integer()) return bind(i, v.get<int64_t>());
+        if (v.is_number()) return bind(i, v.get<double>());
+        if (v.is_string()) return bind(i, v.get<std::string>());
+        if (v.is_null()) return check(sqlite3_bind_null(stmt_, i), i);
+        return bind(i, v.dump());
+    }
+    // True while there is a row.
+    bool step() {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw StoreError(std::string("SQLite: ") + sqlite3_errmsg(db_));
+    }
+    void run() {
+        while (step()) {
+        }
+        sqlite3_reset(stmt_);
+    }
+    void reset() { sqlite3_reset(stmt_); }
+    int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+    double real(int i) const { return sqlite3_column_double(stmt_, i); }
+    std::string text(int i) const {
+        auto* t = sqlite3_column_text(stmt_, i);
+        return t ? reinterpret_cast<const char*>(t) : "";
+    }
+    bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+
+private:
+    Statement& check(int rc, int index) {
+        if (rc != SQLITE_OK)
+            throw StoreError("SQLite: cannot bind parameter " + std::to_string(index) + " of: " + sqlite3_sql(stmt_) +
+                             ": " + sqlite3_errstr(rc));
+        return *this;
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+void exec(sqlite3* db, const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string text = message ? message : sqlite3_errmsg(db);
+        sqlite3_free(message);
+        throw StoreError("SQLite: " + text);
+    }
+}
+
+sqlite3* open_database(const std::filesystem::path& path, int flags) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close(db);
+        throw StoreError("cannot open database '" + path.string() + "': " + why);
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    sqlite3_extended_result_codes(db, 1);
+    return db;
+}
+
+RunRow read_run_row(const Statement& s) {
+    RunRow r;
+    r.id = s.integer(0);
+    r.sweep_id = s.integer(1);
+    r.key = s.text(2);
+    r.experiment = s.text(3);
+    r.variant = s.text(4);
+    r.grid_point = s.text(5);
+    r.seed = s.integer(6);
+    r.status = s.text(7);
+    r.error = s.text(8);
+    r.device = s.text(9);
+    r.progress = s.text(10);
+    r.started_at = s.text(11);
+    r.finished_at = s.text(12);
+    r.train_seconds = s.real(13);
+    r.samples_per_second = s.real(14);
+    r.worker_pid = s.integer(15);
+    r.worker_host = s.text(16);
+    return r;
+}
+
+constexpr const char* kRunRowColumns =
+    "r.id, r.sweep_id, r.key, r.experiment, r.variant, r.grid_point, r.seed, r.status, r.error, r.device, "
+    "r.progress, r.started_at, r.finished_at, r.train_seconds, r.samples_per_second, r.worker_pid, r.worker_host";
+
+}  // namespace
+
+Store::Store(std::filesystem::path path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+Store::Store(Store&& other) noexcept : path_(std::move(other.path_)), db_(other.db_) { other.db_ = nullptr; }
+Store& Store::operator=(Store&& other) noexcept {
+    std::swap(path_, other.path_);
+    std::swap(db_, other.db_);
+    return *this;
+}
+Store::~Store() {
+    if (db_) sqlite3_close(db_);
+}
+
+Store Store::open_for_writing(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw StoreError("cannot create the folder of database '" + path.string() + "': " + ec.message());
+    Store store(path, open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    try {
+        exec(store.db_, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+        store.migrate();
+    } catch (const StoreError& e) {
+        throw StoreError("database '" + path.string() + "' is not usable for writing: " + e.what());
+    }
+    return store;
+}
+
+Store Store::open_existing(const std::filesystem::path& path) {
+    if (!std::filesystem::exists(path))
+        throw StoreError("no database at '" + path.string() + "' (run a sweep first, or pass --db)");
+    Store store(path, open_database(path, SQLITE_OPEN_READWRITE));
+    exec(store.db_, "PRAGMA foreign_keys = ON;");
+    int version = store.schema_version();
+    if (version > schema::kVersion)
+        throw StoreError("database '" + path.string() + "' has schema version " + std::to_string(version) +
+                         ", newer than this mvrl-run knows (" + std::to_string(schema::kVersion) + "): upgrade mvrl");
+    return store;
+}
+
+int Store::schema_version() {
+    Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    exists.step();
+    if (exists.integer(0) == 0) return 0;
+    Statement s(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+    return s.step() ? std::stoi(s.text(0)) : 0;
+}
+
+void Store::migrate() {
+    with_transaction([&] {
+        int version = schema_version();
+        if (version > schema::kVersion)
+            throw StoreError("schema version " + std::to_string(version) + " is newer than this mvrl-run knows (" +
+                             std::to_string(schema::kVersion) + "): upgrade mvrl, or use another --db");
+        for (int v = version; v < schema::kVersion; ++v) exec(db_, schema::kMigrations[v]);
+        if (version != schema::kVersion)
+            Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
+                .bind(1, std::to_string(schema::kVersion))
+                .run();
+    });
+}
+
+void Store::with_transaction(const std::function<void()>& body) {
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+        body();
+        exec(db_, "COMMIT");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void Store::execute(const std::string& sql) { exec(db_, sql); }
+
+int64_t Store::begin_sweep(const SweepRecord& s) {
+    int64_t id = 0;
+    with_transaction([&] {
+        Statement(db_, "INSERT INTO sweeps(experiment, experiment_path, experiment_toml, command_line, host, revision) "
+                       "VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(1, s.experiment).bind(2, s.experiment_path).bind(3, s.experiment_toml)
+            .bind(4, s.command_line).bind(5, s.host).bind(6, s.revision)
+            .run();
+        id = sqlite3_last_insert_rowid(db_);
+    });
+    return id;
+}
+
+QueueCounts Store::queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& runs, bool retry_failed) {
+    QueueCounts counts;
+    with_transaction([&] {
+        Statement find(db_, "SELECT id, status FROM runs WHERE key = ?");
+        Statement insert(db_, std::string("INSERT INTO runs(key, sweep_id, experiment, variant, grid_point, seed, dataset, "
+                                          "model, config_json, status, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ") +
+                                  kNow + ")");
+        Statement insert_param(db_, "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)");
+        Statement requeue(db_, std::string("UPDATE runs SET status = 'queued', sweep_id = ?, queued_at = ") + kNow +
+                                   " WHERE id = ?");
+        for (const auto& run : runs) {
+            find.bind(1, run.key);
+            if (find.step()) {
+                int64_t id = find.integer(0);
+                std::string status = find.text(1);
+                find.reset();
+                if (status == "finished") {
+                    ++counts.finished;
+                } else if (status == "failed" && !retry_failed) {
+                    ++counts.failed_kept;
+                } else if (status != "running") {
+                    requeue.bind(1, sweep_id).bind(2, id).run();
+                    ++counts.requeued;
+                }
+                continue;
+            }
+            find.reset();
+            insert.bind(1, run.key).bind(2, sweep_id).bind(3, run.experiment).bind(4, run.variant)
+                .bind(5, run.grid_point.dump()).bind(6, run.seed)
+                .bind(7, run.config["dataset"]["plugin"].get<std::string>())
+                .bind(8, run.config["model"]["plugin"].get<std::string>()).bind(9, run.config.dump())
+                .run();
+            int64_t id = sqlite3_last_insert_rowid(db_);
+            json without_evaluate = run.config;
+            without_evaluate.erase("evaluate");
+            const json params = flatten(without_evaluate);
+            for (auto& [key, value] : params.items())
+                insert_param.bind(1, id).bind(2, key).bind_json(3, value).run();
+            ++counts.added;
+        }
+    });
+    return counts;
+}
+
+void Store::record_plugins(const std::vector<PluginRecord>& plugins) {
+    with_transaction([&] {
+        Statement insert(db_, "INSERT OR IGNORE INTO plugins(name, kind, version, abi, path, sha256, torch_version) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (const auto& p : plugins)
+            insert.bind(1, p.name).bind(2, p.kind).bind(3, p.version).bind(4, p.abi).bind(5, p.path)
+                .bind(6, p.sha256).bind(7, p.torch_version).run();
+    });
+}
+
+int Store::requeue_orphaned_runs(const std::string& this_host, const std::function<bool(int64_t)>& alive,
+                                 double stale_after_seconds) {
+    int requeued = 0;
+    with_transaction([&] {
+        Statement running(db_, std::string("SELECT id, worker_pid, worker_host, ") + kUnixNow +
+                                   " - coalesce(heartbeat_at, 0) FROM runs WHERE status = 'running'");
+        std::vector<std::pair<int64_t, std::string>> orphans;
+        while (running.step()) {
+            int64_t pid = running.integer(1);
+            std::string host = running.text(2);
+            bool orphaned = host == this_host ? !alive(pid) : running.real(3) > stale_after_seconds;
+            if (orphaned)
+                orphans.emplace_back(running.integer(0), "requeued: its worker (pid " + std::to_string(pid) + " on " +
+                                                             host + ") vanished mid-run");
+        }
+        Statement requeue(db_, "UPDATE runs SET status = 'queued', error = ?, progress = NULL WHERE id = ?");
+        for (const auto& [id, why] : orphans) requeue.bind(1, why).bind(2, id).run();
+        requeued = int(orphans.size());
+    });
+    return requeued;
+}
+
+void Store::end_runs_of_worker(int64_t pid, const std::string& host, const std::string& status, const std::string& error) {
+    with_transaction([&] {
+        Statement(db_, std::string("UPDATE runs SET status = ?, error = ?, progress = NULL, finished_at = ") + kNow +
+                           " WHERE status = 'running' AND worker_pid = ? AND worker_host = ?")
+            .bind(1, status).bind(2, error).bind(3, pid).bind(4, host)
+            .run();
+    });
+}
+
+void Store::load_keys_table(const std::vector<std::string>& keys) {
+    exec(db_, "CREATE TEMP TABLE IF NOT EXISTS wanted_keys (key TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM wanted_keys;");
+    Statement insert(db_, "INSERT OR IGNORE INTO wanted_keys(key) VALUES (?)");
+    exec(db_, "SAVEPOINT load_keys");
+    for (const auto& k : keys) insert.bind(1, k).run();
+    exec(db_, "RELEASE load_keys");
+}
+
+StatusCounts Store::count_runs(int64_t /*sweep_id*/, const std::vector<std::string>& keys) {
+    load_keys_table(keys);
+    StatusCounts counts;
+    Statement s(db_, "SELECT r.status, count(*) FROM runs r JOIN wanted_keys w ON w.key = r.key GROUP BY r.status");
+    while (s.step()) {
+        std::string status = s.text(0);
+        int n = int(s.integer(1));
+        if (status == "queued") counts.queued = n;
+        if (status == "running") counts.running = n;
+        if (status == "finished") counts.finished = n;
+        if (status == "failed") counts.failed = n;
+        if (status == "interrupted") counts.interrupted = n;
+    }
+    return counts;
+}
+
+std::vector<RunRow> Store::runs_of_keys(const std::vector<std::string>& keys) {
+    load_keys_table(keys);
+    std::vector<RunRow> rows;
+    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r JOIN wanted_keys w ON w.key = r.key ORDER BY r.id");
+    while (s.step()) rows.push_back(read_run_row(s));
+    return rows;
+}
+
+std::optional<ClaimedRun> Store::claim_next_run(int64_t sweep_id, const std::string& worker, int64_t pid,
+                                                const std::string& host) {
+    std::optional<ClaimedRun> claimed;
+    with_transaction([&] {
+        Statement next(db_, "SELECT id, key, experiment, variant, seed, config_json FROM runs "
+                            "WHERE sweep_id = ? AND status = 'queued' ORDER BY id LIMIT 1");
+        next.bind(1, sweep_id);
+        if (!next.step()) return;
+        ClaimedRun run{next.integer(0), next.text(1), next.text(2), next.text(3), next.integer(4), json::parse(next.text(5))};
+        Statement(db_, std::string("UPDATE runs SET status = 'running', worker = ?, worker_pid = ?, worker_host = ?, "
+                                   "heartbeat_at = ") + kUnixNow + ", started_at = " + kNow +
+                           ", finished_at = NULL, attempts = attempts + 1, error = NULL, progress = NULL WHERE id = ?")
+            .bind(1, worker).bind(2, pid).bind(3, host).bind(4, run.id)
+            .run();
+        // A re-run starts clean: nothing of an interrupted attempt is mixed into its records.
+        Statement(db_, "DELETE FROM metrics WHERE run_id = ?").bind(1, run.id).run();
+        Statement(db_, "DELETE FROM curves WHERE run_id = ?").bind(1, run.id).run();
+        claimed = std::move(run);
+    });
+    return claimed;
+}
+
+void Store::heartbeat(int64_t run_id, const std::string& progress_json) {
+    with_transaction([&] {
+        Statement(db_, std::string("UPDATE runs SET heartbeat_at = ") + kUnixNow + ", progress = ? WHERE id = ?")
+            .bind(1, progress_json).bind(2, run_id)
+            .run();
+    });
+}
+
+void Store::record_epoch(int64_t run_id, const std::string& stage, int epoch,
+                         const std::vector<std::pair<std::string, double>>& values) {
+    with_transaction([&] {
+        Statement insert(db_, "INSERT OR REPLACE INTO curves(run_id, stage, epoch, name, value) VALUES (?, ?, ?, ?, ?)");
+        for (const auto& [name, value] : values) insert.bind(1, run_id).bind(2, stage).bind(3, epoch).bind(4, name).bind(5, value).run();
+        Statement(db_, std::string("UPDATE runs SET heartbeat_at = ") + kUnixNow + " WHERE id = ?").bind(1, run_id).run();
+    });
+}
+
+void Store::finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& t) {
+    with_transaction([&] {
+        Statement insert(db_, "INSERT OR REPLACE INTO metrics(run_id, representation, metric, name, value) VALUES (?, ?, ?, ?, ?)");
+        for (const auto& m : metrics)
+            insert.bind(1, run_id).bind(2, m.representation).bind(3, m.metric).bind(4, m.name).bind(5, m.value).run();
+        Statement(db_, std::string("UPDATE runs SET status = 'finished', error = NULL, progress = NULL, finished_at = ") + kNow +
+                           ", train_seconds = ?, eval_seconds = ?, samples_per_second = ?, final_loss = ?, "
+                           "peak_memory_bytes = ?, device = ? WHERE id = ?")
+            .bind(1, t.train_seconds).bind(2, t.eval_seconds).bind(3, t.samples_per_second).bind(4, t.final_loss)
+            .bind(5, t.peak_memory_bytes).bind(6, t.device).bind(7, run_id)
+            .run();
+    });
+}
+
+void Store::fail_run(int64_t run_id, const std::string& error) {
+    with_transaction([&] {
+        Statement(db_, std::string("UPDATE runs SET status = 'failed', error = ?, progress = NULL, finished_at = ") + kNow +
+                           " WHERE id = ?")
+            .bind(1, error).bind(2, run_id)
+            .run();
+    });
+}
+
+void Store::interrupt_run(int64_t run_id, const std::string& reason) {
+    with_transaction([&] {
+        Statement(db_, std::string("UPDATE runs SET status = 'interrupted', error = ?, progress = NULL, finished_at = ") +
+                           kNow + " WHERE id = ?")
+            .bind(1, reason).bind(2, run_id)
+            .run();
+    });
+}
+
+std::vector<RunRow> Store::list_runs(const RunFilter& f) {
+    std::string sql = std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE 1 = 1";
+    if (f.sweep_id) sql += " AND r.sweep_id = ?1";
+    if (!f.experiment.empty()) sql += " AND r.experiment = ?2";
+    if (!f.status.empty()) sql += " AND r.status = ?3";
+    sql += " ORDER BY r.id";
+    Statement s(db_, sql);
+    if (f.sweep_id) s.bind(1, *f.sweep_id);
+    if (!f.experiment.empty()) s.bind(2, f.experiment);
+    if (!f.status.empty()) s.bind(3, f.status);
+    std::vector<RunRow> rows;
+    while (s.step()) rows.push_back(read_run_row(s));
+    return rows;
+}
+
+std::vector<std::pair<std::string, MetricValue>> Store::metrics_of_keys(const std::vector<std::string>& keys) {
+    load_keys_table(keys);
+    Statement s(db_, "SELECT r.key, m.representation, m.metric, m.name, m.value FROM runs r "
+                     "JOIN wanted_keys w ON w.key = r.key JOIN metrics m ON m.run_id = r.id WHERE r.status = 'finished'");
+    std::vector<std::pair<std::string, MetricValue>> out;
+    while (s.step()) out.push_back({s.text(0), {s.text(1), s.text(2), s.text(3), s.real(4)}});
+    return out;
+}
+
+}  // namespace mvrl::host

@@ -1,0 +1,136 @@
+// host/store — the SQLite results store. Every SQL statement of mvrl lives in this folder.
+// WAL mode, a busy timeout, BEGIN IMMEDIATE for every write transaction, schema version in meta.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <mvrl/params.hpp>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace mvrl::host {
+
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct PlannedRun;
+
+constexpr int kStoreSchemaVersion = 1;
+
+struct SweepRecord {
+    std::string experiment, experiment_path, experiment_toml, command_line, host, revision;
+};
+
+struct PluginRecord {
+    std::string name, kind, version, abi, path, sha256, torch_version;
+};
+
+struct QueueCounts {
+    int added = 0;           // new runs
+    int requeued = 0;        // interrupted, orphaned or (with retry) failed runs queued again
+    int finished = 0;        // already finished: not run again
+    int failed_kept = 0;     // failed, left alone (no --retry-failed)
+};
+
+struct ClaimedRun {
+    int64_t id = 0;
+    std::string key, experiment, variant;
+    int64_t seed = 0;
+    json config;
+};
+
+struct MetricValue {
+    std::string representation, metric, name;
+    double value = 0;
+};
+
+struct RunTimings {
+    double train_seconds = 0, eval_seconds = 0, samples_per_second = 0, final_loss = 0;
+    int64_t peak_memory_bytes = 0;
+    std::string device;
+};
+
+struct RunRow {
+    int64_t id = 0, sweep_id = 0, seed = 0;
+    std::string key, experiment, variant, status, error, device, grid_point, progress, started_at, finished_at;
+    double train_seconds = 0, samples_per_second = 0;
+    int64_t worker_pid = 0;
+    std::string worker_host;
+};
+
+struct RunFilter {
+    std::optional<int64_t> sweep_id;
+    std::string experiment;  // empty: any
+    std::string status;      // empty: any
+};
+
+struct StatusCounts {
+    int queued = 0, running = 0, finished = 0, failed = 0, interrupted = 0;
+    int total() const { return queued + running + finished + failed + interrupted; }
+};
+
+class Store {
+public:
+    // Opens (creating the file and folder when needed) and brings the schema to the current version.
+    // Throws StoreError when the file cannot be written or has a newer schema than this program.
+    static Store open_for_writing(const std::filesystem::path& path);
+    // Opens an existing store; refuses a newer schema too, but never migrates.
+    static Store open_existing(const std::filesystem::path& path);
+
+    Store(Store&&) noexcept;
+    Store& operator=(Store&&) noexcept;
+    ~Store();
+
+    const std::filesystem::path& path() const { return path_; }
+    int schema_version();
+
+    // ---- coordinator ----
+    int64_t begin_sweep(const SweepRecord& sweep);
+    QueueCounts queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& runs, bool retry_failed);
+    void record_plugins(const std::vector<PluginRecord>& plugins);
+    // Runs left 'running' by a worker that no longer exists go back to the queue. `alive` says
+    // whether a pid on this host is alive; runs of other hosts count as orphaned when their
+    // heartbeat is older than stale_after_seconds.
+    int requeue_orphaned_runs(const std::string& this_host, const std::function<bool(int64_t)>& alive,
+                              double stale_after_seconds);
+    // The run a worker was executing when it died, marked failed (crash) or interrupted (killed).
+    void end_runs_of_worker(int64_t pid, const std::string& host, const std::string& status, const std::string& error);
+    StatusCounts count_runs(int64_t sweep_id, const std::vector<std::string>& keys);
+    std::vector<RunRow> runs_of_keys(const std::vector<std::string>& keys);
+
+    // ---- worker ----
+    std::optional<ClaimedRun> claim_next_run(int64_t sweep_id, const std::string& worker, int64_t pid,
+                                             const std::string& host);
+    void heartbeat(int64_t run_id, const std::string& progress_json);
+    void record_epoch(int64_t run_id, const std::string& stage, int epoch, const std::vector<std::pair<std::string, double>>& values);
+    void finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& timings);
+    void fail_run(int64_t run_id, const std::string& error);
+    void interrupt_run(int64_t run_id, const std::string& reason);
+
+    // ---- queries ----
+    std::vector<RunRow> list_runs(const RunFilter& filter);
+    // metric values of finished runs among `keys`: key -> values
+    std::vector<std::pair<std::string, MetricValue>> metrics_of_keys(const std::vector<std::string>& keys);
+
+    // Direct access for tests and benchmarks that build stores by hand.
+    void execute(const std::string& sql);
+
+private:
+    explicit Store(std::filesystem::path path, sqlite3* db);
+    void migrate();
+    void with_transaction(const std::function<void()>& body);
+    void load_keys_table(const std::vector<std::string>& keys);
+
+    std::filesystem::path path_;
+    sqlite3* db_ = nullptr;
+};
+
+}  // namespace mvrl::host
