@@ -137,8 +137,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         }
     }();
     const std::string host = this_host_name();
-    int orphans = store.requeue_orphaned_runs(host, [](int64_t pid) { return pid > 0 && kill(pid_t(pid), 0) == 0; },
-                                              vm["stale-after"].as<double>());
+    int orphans = store.requeue_orphaned_runs(host, worker_process_alive, vm["stale-after"].as<double>());
     int64_t sweep_id = store.begin_sweep({experiment.name, std::filesystem::absolute(experiment.path).string(),
                                           experiment.source_text, command_line_of(args), host, MVRL_REVISION});
     store.record_plugins(plugins_used(runs, registry));
@@ -147,6 +146,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
                  (long long)sweep_id, db.c_str(), runs.size(), q.added, q.requeued,
                  orphans ? (" (" + std::to_string(orphans) + " from vanished workers)").c_str() : "", q.finished);
     if (q.failed_kept) std::fprintf(stderr, ", %d failed kept (--retry-failed runs them again)", q.failed_kept);
+    if (q.running_elsewhere) std::fprintf(stderr, ", %d running in another sweep", q.running_elsewhere);
     std::fprintf(stderr, "\n");
 
     CoordinatorOptions c;

@@ -226,7 +226,9 @@ QueueCounts Store::queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& r
                     ++counts.finished;
                 } else if (status == "failed" && !retry_failed) {
                     ++counts.failed_kept;
-                } else if (status != "running") {
+                } else if (status == "running") {
+                    ++counts.running_elsewhere;
+                } else {
                     requeue.bind(1, sweep_id).bind(2, id).run();
                     ++counts.requeued;
                 }

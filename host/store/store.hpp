@@ -38,6 +38,7 @@ struct QueueCounts {
     int requeued = 0;        // interrupted, orphaned or (with retry) failed runs queued again
     int finished = 0;        // already finished: not run again
     int failed_kept = 0;     // failed, left alone (no --retry-failed)
+    int running_elsewhere = 0;  // held by a live worker of another sweep
 };
 
 struct ClaimedRun {

@@ -1,0 +1,77 @@
+// test-faults: a test-only model that trains a real linear autoencoder on view0 and misbehaves on
+// request, so the engine's handling of crashes, NaN losses, slow runs and kills can be tested with
+// real processes: fault = segfault | abort | nan | throw at epoch `fault_epoch`; `step_sleep_ms`
+// makes each step slow enough to interrupt.
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <mvrl/plugin.hpp>
+
+namespace {
+
+class FaultModel : public mvrl::Model {
+public:
+    static constexpr const char* name = "test-faults";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description = "Test fixture: linear autoencoder that crashes, aborts or diverges on request";
+
+    static mvrl::ParamSchema schema() {
+        return mvrl::ParamSchema()
+            .add_int("epochs", 3, "training epochs", 0, 100000)
+            .add_string("fault", "none", "what goes wrong", {"none", "segfault", "abort", "nan", "throw"})
+            .add_int("fault_epoch", 1, "epoch at which the fault happens", 0, 100000)
+            .add_int("step_sleep_ms", 0, "sleep in every step, to make runs slow", 0, 600000);
+    }
+
+    FaultModel(const mvrl::Params& p, const mvrl::json& info, const mvrl::Context& ctx)
+        : p_(p), device_(ctx.device()), encoder_(nullptr), decoder_(nullptr) {
+        torch::manual_seed(ctx.seed());
+        dim_ = info.at("views").at(0).at("shape").at(0).get<int64_t>();
+        encoder_ = torch::nn::Linear(dim_, 2);
+        decoder_ = torch::nn::Linear(2, dim_);
+        std::vector<torch::Tensor> params = encoder_->parameters();
+        for (auto& t : decoder_->parameters()) params.push_back(t);
+        optimizer_ = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.05));
+    }
+
+    mvrl::json stages() override { return mvrl::json::array({{{"name", "train"}, {"epochs", p_.get_int("epochs")}}}); }
+
+    mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) override {
+        if (int64_t ms = p_.get_int("step_sleep_ms")) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        bool fault_now = epoch_ == p_.get_int("fault_epoch");
+        std::string fault = p_.get_string("fault");
+        if (fault_now && fault == "segfault") std::raise(SIGSEGV);
+        if (fault_now && fault == "abort") std::abort();
+        if (fault_now && fault == "throw") throw std::runtime_error("test-faults: failing on purpose");
+        torch::Tensor x = mvrl::require_input(batch, "view0");
+        torch::Tensor loss = (decoder_->forward(encoder_->forward(x)) - x).pow(2).mean();
+        optimizer_->zero_grad();
+        loss.backward();
+        optimizer_->step();
+        double value = loss.item<double>();
+        if (fault_now && fault == "nan") value = std::nan("");
+        return {{"reconstruction", value}};
+    }
+
+    void end_epoch(const std::string&, int epoch) override { epoch_ = epoch + 1; }
+
+    mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {
+        return {{"z", encoder_->forward(mvrl::require_input(batch, "view0"))}};
+    }
+
+    void save(const std::string& path) override { torch::save(encoder_, path); }
+    void load(const std::string& path) override { torch::load(encoder_, path); }
+
+private:
+    mvrl::Params p_;
+    torch::Device device_;
+    int64_t dim_ = 0;
+    int epoch_ = 0;
+    torch::nn::Linear encoder_, decoder_;
+    std::unique_ptr<torch::optim::SGD> optimizer_;
+};
+
+}  // namespace
+
+MVRL_EXPORT_PLUGINS(mvrl::model_plugin<FaultModel>())

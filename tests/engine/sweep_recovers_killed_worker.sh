@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A worker killed with SIGKILL mid-run: its run is marked interrupted and the re-run finishes it.
+# Then the whole sweep (coordinator and workers) killed: the run left 'running' is found orphaned.
+source "$(dirname "$0")/lib.sh"
+exp=$EXPERIMENTS/slow.toml
+
+sweep "$exp" --jobs 1 > "$WORK/first.log" 2>&1 &
+coordinator=$!
+wait_until '[[ -f $DB ]] && [[ $(q "select count(*) from runs where status = '"'running'"' and progress is not null") == 1 ]]' 60
+victim=$(q "select worker_pid from runs where status = 'running'")
+victim_run=$(q "select id from runs where status = 'running'")
+kill -KILL "$victim"
+set +e
+wait "$coordinator"
+code=$?
+set -e
+expect_eq "$code" 130 "exit code when a run was interrupted"
+expect_match "$(q "select status || ': ' || error from runs where id = $victim_run")" "^interrupted: worker killed by signal 9 \(SIGKILL" "killed worker's run"
+expect_eq "$(q "select count(*) from runs where status = 'finished'")" 2 "the other runs went on"
+
+out=$(sweep "$exp" 2>&1) || fail "re-run failed: $out"
+expect_match "$out" "3 runs: 0 new, 1 resumed, 2 already finished" "re-run resumes the killed run"
+expect_eq "$(q "select status from runs where id = $victim_run")" finished "killed run finished by the re-run"
+
+# Kill everything at once: nobody is left to mark the run.
+out=$(sweep "$exp" --set 'experiment.seeds=[3]' --jobs 1 > "$WORK/second.log" 2>&1 &)
+wait_until '[[ $(q "select count(*) from runs where seed = 3 and status = '"'running'"' and progress is not null") == 1 ]]' 60
+pkill -KILL -f -- "--db $DB"
+sleep 0.5
+expect_eq "$(q "select status from runs where seed = 3")" running "a run left running by a vanished worker"
+out=$(sweep "$exp" --set 'experiment.seeds=[3]' 2>&1) || fail "recovery sweep failed: $out"
+expect_match "$out" "1 resumed \(1 from vanished workers\)" "orphaned run requeued"
+expect_eq "$(q "select status || ',' || attempts from runs where seed = 3")" "finished,2" "orphaned run finished"
+echo "ok"
