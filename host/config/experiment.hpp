@@ -22,7 +22,7 @@ public:
 
 struct PublishedRow {
     std::string label;
-    std::vector<std::optional<double>> values;  // one per column; nullopt prints as "–"
+    std::vector<std::optional<double>> values;  // one per column, in the table's displayed units; nan: "–"
 };
 
 struct TableSpec {

@@ -1,0 +1,105 @@
+// Expansion of an experiment into runs: counts, keys, overrides.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "config/experiment.hpp"
+#include "registry/plugin_registry.hpp"
+
+using namespace mvrl::host;
+
+namespace {
+
+const PluginRegistry& registry() {
+    static PluginRegistry r = [] {
+        PluginRegistry loaded;
+        loaded.load({PLUGIN_DIR});
+        return loaded;
+    }();
+    return r;
+}
+
+std::string write(const std::string& name, const std::string& text) {
+    std::string path = testing::TempDir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+}
+
+const char* kBase = R"(
+[experiment]
+name = "x"
+seeds = [0, 1]
+[dataset]
+plugin = "multiview-synthetic"
+[model]
+plugin = "linear-ae"
+params = { epochs = 2 }
+[sweep]
+"model.params.latent_dim" = [2, 4, 8]
+"train.batch_size" = [32, 64]
+[[ablation]]
+name = "a"
+"model.params.lr" = 0.5
+)";
+
+}  // namespace
+
+TEST(Expansion, DatasetsTimesVariantsTimesGridTimesSeeds) {
+    auto runs = expand_runs(load_experiment(write("base.toml", kBase)), registry());
+    EXPECT_EQ(runs.size(), 2u * 3 * 2 * 2);
+    std::set<std::string> keys;
+    for (const auto& r : runs) keys.insert(r.key);
+    EXPECT_EQ(keys.size(), runs.size()) << "every run has its own key";
+    const auto& last = runs.back();
+    EXPECT_EQ(last.variant, "a");
+    EXPECT_EQ(last.config["model"]["params"]["lr"], 0.5);
+    EXPECT_EQ(last.config["model"]["params"]["latent_dim"], 8);
+    EXPECT_EQ(last.config["train"]["batch_size"], 64);
+    EXPECT_EQ(last.config["model"]["version"], "1.0.0");
+    EXPECT_EQ(last.config["dataset"]["params"]["n"], 2000) << "defaults are resolved into the config";
+}
+
+TEST(Expansion, KeysAreStableAndFollowTheResolvedConfig) {
+    auto a = expand_runs(load_experiment(write("a.toml", kBase)), registry());
+    auto b = expand_runs(load_experiment(write("b.toml", kBase)), registry());
+    EXPECT_EQ(a[0].key, b[0].key);
+    // Writing a default explicitly resolves to the same config, so the same run.
+    auto c = expand_runs(load_experiment(write("c.toml", kBase), {"model.params.lr=0.01"}), registry());
+    EXPECT_EQ(a[0].key, c[0].key);
+    auto d = expand_runs(load_experiment(write("d.toml", kBase), {"model.params.lr=0.02"}), registry());
+    EXPECT_NE(a[0].key, d[0].key);
+}
+
+TEST(Overrides, SetParsesTomlValuesAndBareStrings) {
+    auto e = load_experiment(write("s.toml", kBase), {"experiment.seeds=[5]", "model.plugin=linear-ae", "experiment.name=renamed"});
+    EXPECT_EQ(e.seeds, std::vector<int64_t>{5});
+    EXPECT_EQ(e.name, "renamed");
+    EXPECT_THROW(load_experiment(write("t.toml", kBase), {"no-equals-sign"}), ConfigError);
+    try {
+        load_experiment(write("u.toml", kBase), {"experiment.sedes=[1]"});
+        FAIL();
+    } catch (const ConfigError& err) {
+        EXPECT_NE(std::string(err.what()).find("unknown key 'sedes' in [experiment] (did you mean 'seeds'?)"), std::string::npos)
+            << err.what();
+    }
+}
+
+TEST(Overrides, GridAndAblationMayNotSetTheSameKey) {
+    std::string text = std::string(kBase) + "\n[[ablation]]\nname = \"b\"\n\"train.batch_size\" = 8\n";
+    try {
+        load_experiment(write("g.toml", text));
+        FAIL();
+    } catch (const ConfigError& err) {
+        EXPECT_NE(std::string(err.what()).find("'train.batch_size' is set by both [sweep] and ablation 'b'"), std::string::npos)
+            << err.what();
+    }
+}
+
+TEST(Dotted, SetGetFlatten) {
+    mvrl::json j = mvrl::json::object();
+    set_dotted(j, "model.params.lr", 0.1);
+    EXPECT_EQ(get_dotted(j, "model.params.lr"), 0.1);
+    EXPECT_TRUE(get_dotted(j, "model.params.missing").is_null());
+    EXPECT_EQ(flatten(j), (mvrl::json{{"model.params.lr", 0.1}}));
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
