@@ -1,5 +1,8 @@
 // mvrl-run sweep FILE: expand, queue, run with --jobs workers, summarise, print the tables.
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <cstdio>
 #include <set>
@@ -13,8 +16,8 @@
 #include "config/experiment.hpp"
 #include "report/table_report.hpp"
 #include "runner/coordinator.hpp"
-#include "runner/run_executor.hpp"
-#include "runner/worker.hpp"
+#include "runner/processes.hpp"
+#include "store/plugin_records.hpp"
 #include "store/store.hpp"
 
 namespace mvrl::cli {
@@ -24,27 +27,8 @@ namespace {
 namespace po = boost::program_options;
 using namespace host;
 
-std::string file_sha256(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return sha256_hex(bytes);
-}
-
-std::vector<PluginRecord> plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry) {
-    std::set<std::string> names;
-    for (const auto& r : runs) {
-        names.insert(r.config["dataset"]["plugin"]);
-        names.insert(r.config["model"]["plugin"]);
-        for (const auto& e : r.config["evaluate"]) names.insert(e["metric"]);
-    }
-    std::vector<PluginRecord> records;
-    for (const auto& name : names) {
-        const Plugin* p = registry.find(name);
-        records.push_back({p->name, kind_name(p->kind), p->version,
-                           std::to_string(p->abi_major) + "." + std::to_string(p->abi_minor), p->path.string(),
-                           file_sha256(p->path), p->torch_version});
-    }
-    return records;
+std::filesystem::path worker_executable(const GlobalOptions& global) {
+    return global.executable.parent_path() / "mvrl-worker";
 }
 
 void print_dry_run(const std::vector<PlannedRun>& runs, const std::filesystem::path& db) {
@@ -68,6 +52,18 @@ std::string describe_run(const RunRow& row) {
     return row.variant + " seed=" + std::to_string(row.seed) + (row.grid_point != "{}" ? " " + row.grid_point : "");
 }
 
+// CUDA is only known to libtorch, which lives in mvrl-worker: ask it before queueing anything.
+void check_device(const std::string& device, const GlobalOptions& global) {
+    if (device == "auto" || device == "cpu") return;
+    std::string command = "'" + worker_executable(global).string() + "' --check-device '" + device + "' 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    char buffer[512];
+    while (pipe && fgets(buffer, sizeof buffer, pipe)) out += buffer;
+    int status = pipe ? pclose(pipe) : -1;
+    if (status != 0) throw std::runtime_error(out.empty() ? "cannot check device '" + device + "'" : out.substr(0, out.size() - 1));
+}
+
 std::string command_line_of(const std::vector<std::string>& args) {
     std::string text = "mvrl-run sweep";
     for (const auto& a : args) text += " " + a;
@@ -85,6 +81,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         ("jobs,j", po::value<int>()->default_value(1), "worker processes (several share one GPU)")
         ("set", po::value<std::vector<std::string>>()->composing(), "override a key: --set model.params.lr=0.001 (repeatable)")
         ("dry-run", "print the runs, their keys and stored status; run and write nothing")
+        ("queue-only", "write the runs as queued and exit; `mvrl-run worker --sweep ID` runs them later")
         ("retry-failed", "run failed runs again (they are otherwise kept as failed)")
         ("threads", po::value<int>()->default_value(0), "intra-op threads per worker (0: cores / jobs)")
         ("stale-after", po::value<double>()->default_value(120.0),
@@ -118,7 +115,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     try {
         experiment = load_experiment(vm["file"].as<std::string>(), sets);
         runs = expand_runs(experiment, registry);
-        resolve_device(experiment.device);
+        check_device(experiment.device, global);
     } catch (const std::exception& e) {
         std::cerr << "mvrl-run sweep: " << e.what() << "\n";
         return kExitUsage;
@@ -140,7 +137,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     int orphans = store.requeue_orphaned_runs(host, worker_process_alive, vm["stale-after"].as<double>());
     int64_t sweep_id = store.begin_sweep({experiment.name, std::filesystem::absolute(experiment.path).string(),
                                           experiment.source_text, command_line_of(args), host, MVRL_REVISION});
-    store.record_plugins(plugins_used(runs, registry));
+    store.record_plugins(records_of_plugins_used(runs, registry));
     QueueCounts q = store.queue_runs(sweep_id, runs, vm.count("retry-failed") > 0);
     std::fprintf(stderr, "sweep '%s' (#%lld, %s): %zu runs: %d new, %d resumed%s, %d already finished", experiment.name.c_str(),
                  (long long)sweep_id, db.c_str(), runs.size(), q.added, q.requeued,
@@ -149,8 +146,13 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     if (q.running_elsewhere) std::fprintf(stderr, ", %d running in another sweep", q.running_elsewhere);
     std::fprintf(stderr, "\n");
 
+    if (vm.count("queue-only")) {
+        std::fprintf(stderr, "queued: run them with `mvrl-run worker --db %s --sweep %lld`\n", db.c_str(), (long long)sweep_id);
+        return kExitOk;
+    }
+
     CoordinatorOptions c;
-    c.executable = global.executable;
+    c.worker_executable = worker_executable(global);
     for (const auto& p : global.plugin_paths) c.worker_args.insert(c.worker_args.end(), {"--plugin-path", p});
     c.db = db;
     c.log_dir = db.parent_path() / "logs";
@@ -179,34 +181,17 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     return n.finished == int(runs.size()) ? kExitOk : kExitFailure;
 }
 
+// `mvrl-run worker ...` is mvrl-worker, which holds libtorch.
 int run_worker_command(const std::vector<std::string>& args, const GlobalOptions& global) {
-    po::options_description options("mvrl-run worker --db PATH --sweep ID [options]  (started by mvrl-run sweep)");
-    options.add_options()
-        ("help,h", "show this help")
-        ("db", po::value<std::string>()->default_value(kDefaultDatabase), "SQLite store")
-        ("sweep", po::value<int64_t>(), "the sweep whose queued runs to execute")
-        ("name", po::value<std::string>()->default_value("w"), "worker name shown in the store")
-        ("threads", po::value<int>()->default_value(0), "intra-op threads per run (0: all cores)");
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(options).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "mvrl-run worker: " << e.what() << "\n" << options;
-        return kExitUsage;
-    }
-    if (vm.count("help") || !vm.count("sweep")) {
-        std::cout << options;
-        return vm.count("help") ? kExitOk : kExitUsage;
-    }
-    PluginRegistry registry = load_registry(global);
-    WorkerOptions w;
-    w.db = vm["db"].as<std::string>();
-    w.sweep_id = vm["sweep"].as<int64_t>();
-    w.name = vm["name"].as<std::string>();
-    int threads = vm["threads"].as<int>();
-    w.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    return run_worker(w, registry);
+    std::vector<std::string> argv = {worker_executable(global).string()};
+    for (const auto& p : global.plugin_paths) argv.insert(argv.end(), {"--plugin-path", p});
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c_argv;
+    for (auto& a : argv) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    execv(c_argv[0], c_argv.data());
+    std::cerr << "mvrl-run worker: cannot start " << argv[0] << ": " << strerror(errno) << "\n";
+    return kExitFailure;
 }
 
 }  // namespace mvrl::cli

@@ -7,11 +7,12 @@
 #include "commands.hpp"
 #include "config/experiment.hpp"
 #include "report/table_report.hpp"
+#include "store/plugin_records.hpp"
 #include "store/store.hpp"
 
 namespace mvrl::cli {
 
-int run_table_command(const std::vector<std::string>& args, const GlobalOptions& global) {
+int run_table_command(const std::vector<std::string>& args, const GlobalOptions&) {
     namespace po = boost::program_options;
     po::options_description options("mvrl-run table FILE [options]");
     options.add_options()
@@ -40,11 +41,13 @@ int run_table_command(const std::vector<std::string>& args, const GlobalOptions&
         auto format = host::parse_table_format(vm["format"].as<std::string>());
         auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
         auto experiment = host::load_experiment(vm["file"].as<std::string>(), sets);
-        auto registry = load_registry(global);
+        auto store = host::Store::open_existing(vm["db"].as<std::string>());
+        // The plugins as the sweep recorded them: resolving the experiment needs no plugin loaded.
+        auto registry = host::registry_of_records(store.recorded_plugins());
         auto runs = host::expand_runs(experiment, registry);
         std::vector<std::string> keys;
         for (const auto& r : runs) keys.push_back(r.key);
-        auto metrics = host::Store::open_existing(vm["db"].as<std::string>()).metrics_of_keys(keys);
+        auto metrics = store.metrics_of_keys(keys);
 
         std::string text;
         bool found = false;

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -230,13 +231,24 @@ std::vector<json> cartesian(const std::vector<std::pair<std::string, std::vector
 }
 
 // Validates a plugin section of a run's config against the plugin's schema: fills defaults and
-// records the plugin's version.
-void resolve_plugin(json& section, mvrl_kind kind, const PluginRegistry& registry) {
-    const Plugin& plugin = registry.require(section.at("plugin").get<std::string>(), kind);
-    if (!section.contains("params")) section["params"] = json::object();
-    section["params"] = ParamSchema::from_json(plugin.params_schema_json).resolve_object(section["params"], plugin.name).values();
-    section["version"] = plugin.version;
-}
+// records the plugin's version. Schemas are parsed once per expansion, not once per run.
+class PluginResolver {
+public:
+    explicit PluginResolver(const PluginRegistry& registry) : registry_(registry) {}
+
+    void resolve(json& section, mvrl_kind kind) {
+        const Plugin& plugin = registry_.require(section.at("plugin").get<std::string>(), kind);
+        auto it = schemas_.find(plugin.name);
+        if (it == schemas_.end()) it = schemas_.emplace(plugin.name, ParamSchema::from_json(plugin.params_schema_json)).first;
+        if (!section.contains("params")) section["params"] = json::object();
+        section["params"] = it->second.resolve_object(section["params"], plugin.name).values();
+        section["version"] = plugin.version;
+    }
+
+private:
+    const PluginRegistry& registry_;
+    std::map<std::string, ParamSchema> schemas_;
+};
 
 }  // namespace
 
@@ -390,6 +402,7 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
 
 std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& registry) {
     Reader reader(e.path);
+    PluginResolver resolver(registry);
     std::vector<PlannedRun> runs;
     const auto points = cartesian(e.grid);
     for (const auto& dataset : e.datasets)
@@ -401,11 +414,11 @@ std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& r
                 for (auto it = point.begin(); it != point.end(); ++it) set_dotted(config, it.key(), it.value());
                 std::string where = "variant '" + variant.name + "'" + (point.empty() ? "" : ", grid point " + point.dump());
                 try {
-                    resolve_plugin(config["dataset"], MVRL_KIND_DATASET, registry);
-                    resolve_plugin(config["model"], MVRL_KIND_MODEL, registry);
+                    resolver.resolve(config["dataset"], MVRL_KIND_DATASET);
+                    resolver.resolve(config["model"], MVRL_KIND_MODEL);
                     for (auto& evaluate : config["evaluate"]) {
                         json section = {{"plugin", evaluate["metric"]}, {"params", evaluate["params"]}};
-                        resolve_plugin(section, MVRL_KIND_METRIC, registry);
+                        resolver.resolve(section, MVRL_KIND_METRIC);
                         evaluate["params"] = section["params"];
                         evaluate["version"] = section["version"];
                     }

@@ -216,6 +216,16 @@ void PluginRegistry::admit(const mvrl_plugin_info* info, const mvrl_plugin_descr
     plugins_.push_back(std::move(p));
 }
 
+void PluginRegistry::add_described(Plugin plugin) {
+    if (!find(plugin.name)) plugins_.push_back(std::move(plugin));
+}
+
+int kind_from_name(const std::string& name) {
+    for (int k : {MVRL_KIND_DATASET, MVRL_KIND_MODEL, MVRL_KIND_ESTIMATOR, MVRL_KIND_METRIC})
+        if (name == kind_name(k)) return k;
+    return 0;
+}
+
 const Plugin* PluginRegistry::find(const std::string& name) const {
     for (const auto& p : plugins_)
         if (p.name == name) return &p;

@@ -18,6 +18,7 @@ namespace mvrl::host {
 namespace fs = std::filesystem;
 
 const char* kind_name(int kind);  // "dataset", "model", ... or "unknown"
+int kind_from_name(const std::string& name);  // 0 when unknown
 
 struct Plugin {
     std::string name;
@@ -68,6 +69,10 @@ public:
 
     const std::vector<Plugin>& plugins() const { return plugins_; }
     const std::vector<Refusal>& refusals() const { return refusals_; }
+
+    // A plugin known from a record (e.g. the store's plugins table) rather than a loaded library:
+    // it can resolve an experiment's parameters but not be called.
+    void add_described(Plugin plugin);
 
     const Plugin* find(const std::string& name) const;
     // The plugin of that name and kind, or PluginNotFound saying what is there instead.

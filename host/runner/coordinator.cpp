@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "progress_view.hpp"
-#include "worker.hpp"
+#include "processes.hpp"
 
 namespace mvrl::host {
 
@@ -37,9 +37,9 @@ public:
     void start_one() {
         std::string name = "w" + std::to_string(++started_);
         std::filesystem::path log = options_.log_dir / ("sweep-" + std::to_string(options_.sweep_id) + "-" + name + ".log");
-        std::vector<std::string> args = {options_.executable.string()};
+        std::vector<std::string> args = {options_.worker_executable.string()};
         args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
-        for (const std::string& a : {std::string("worker"), std::string("--db"), options_.db.string(), std::string("--sweep"), std::to_string(options_.sweep_id),
+        for (const std::string& a : {std::string("--db"), options_.db.string(), std::string("--sweep"), std::to_string(options_.sweep_id),
                                      std::string("--name"), name, std::string("--threads"),
                                      std::to_string(options_.threads_per_worker)})
             args.push_back(a);

@@ -12,7 +12,7 @@
 namespace mvrl::host {
 
 struct CoordinatorOptions {
-    std::filesystem::path executable;        // mvrl-run itself, started as `mvrl-run worker`
+    std::filesystem::path worker_executable;  // mvrl-worker, beside mvrl-run
     std::vector<std::string> worker_args;    // global options the workers need (--plugin-path ...)
     std::filesystem::path db;                // the store the workers claim runs from
     std::filesystem::path log_dir;           // one log file per worker

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 
+#include "processes.hpp"
 #include "run_executor.hpp"
 
 namespace mvrl::host {
@@ -26,24 +26,6 @@ void install_stop_handlers() {
 }
 
 }  // namespace
-
-std::string this_host_name() {
-    char name[256] = {};
-    gethostname(name, sizeof(name) - 1);
-    return name;
-}
-
-bool worker_process_alive(int64_t pid) {
-    if (pid <= 0 || kill(pid_t(pid), 0) != 0) return false;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');  // "pid (comm) S ...": the state follows the command name
-    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return false;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    return args.find("mvrl-run") != std::string::npos || args.empty();  // empty: /proc not readable
-}
 
 int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
     install_stop_handlers();

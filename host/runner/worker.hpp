@@ -19,9 +19,6 @@ struct WorkerOptions {
 // Returns 0 when the queue is empty, 130 when stopped by a signal.
 int run_worker(const WorkerOptions& options, const PluginRegistry& registry);
 
-std::string this_host_name();
 
-// Whether `pid` on this host is a live mvrl-run process (not a zombie, not a reused pid).
-bool worker_process_alive(int64_t pid);
 
 }  // namespace mvrl::host

@@ -80,6 +80,7 @@ CREATE TABLE plugins (
   path TEXT NOT NULL,
   sha256 TEXT NOT NULL,
   torch_version TEXT NOT NULL,
+  params_schema TEXT NOT NULL,     -- JSON, as the plugin published it
   first_seen TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   PRIMARY KEY (name, version, sha256)
 );

@@ -254,12 +254,22 @@ QueueCounts Store::queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& r
 
 void Store::record_plugins(const std::vector<PluginRecord>& plugins) {
     with_transaction([&] {
-        Statement insert(db_, "INSERT OR IGNORE INTO plugins(name, kind, version, abi, path, sha256, torch_version) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Statement insert(db_, "INSERT OR IGNORE INTO plugins(name, kind, version, abi, path, sha256, torch_version, "
+                              "params_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         for (const auto& p : plugins)
             insert.bind(1, p.name).bind(2, p.kind).bind(3, p.version).bind(4, p.abi).bind(5, p.path)
-                .bind(6, p.sha256).bind(7, p.torch_version).run();
+                .bind(6, p.sha256).bind(7, p.torch_version).bind(8, p.params_schema).run();
     });
+}
+
+std::vector<PluginRecord> Store::recorded_plugins() {
+    Statement s(db_, "SELECT name, kind, version, abi, path, sha256, torch_version, params_schema FROM plugins p "
+                     "WHERE rowid = (SELECT rowid FROM plugins q WHERE q.name = p.name ORDER BY first_seen DESC, rowid DESC LIMIT 1) "
+                     "ORDER BY name");
+    std::vector<PluginRecord> records;
+    while (s.step())
+        records.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)});
+    return records;
 }
 
 int Store::requeue_orphaned_runs(const std::string& this_host, const std::function<bool(int64_t)>& alive,

@@ -30,7 +30,7 @@ struct SweepRecord {
 };
 
 struct PluginRecord {
-    std::string name, kind, version, abi, path, sha256, torch_version;
+    std::string name, kind, version, abi, path, sha256, torch_version, params_schema;
 };
 
 struct QueueCounts {
@@ -97,6 +97,8 @@ public:
     int64_t begin_sweep(const SweepRecord& sweep);
     QueueCounts queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& runs, bool retry_failed);
     void record_plugins(const std::vector<PluginRecord>& plugins);
+    // The newest record of each plugin: enough to resolve an experiment without loading plugins.
+    std::vector<PluginRecord> recorded_plugins();
     // Runs left 'running' by a worker that no longer exists go back to the queue. `alive` says
     // whether a pid on this host is alive; runs of other hosts count as orphaned when their
     // heartbeat is older than stale_after_seconds.

@@ -3,6 +3,10 @@
 source "$(dirname "$0")/lib.sh"
 exp=$EXPERIMENTS/twelve-runs.toml
 
+out=$(sweep "$exp" --dry-run 2>&1) || fail "dry run failed: $out"
+expect_eq "$(grep -c ' new ' <<<"$out")" 12 "dry run lists 12 new runs"
+[[ ! -e $DB ]] || fail "dry run wrote a database"
+
 out=$(sweep "$exp" --jobs 2 2>&1) || fail "first sweep failed: $out"
 expect_eq "$(q "select count(*) from runs")" 12 "runs"
 expect_eq "$(q "select count(*) from runs where status = 'finished'")" 12 "finished runs"
@@ -32,4 +36,12 @@ expect_eq "$(q "select group_concat(finished_at) from (select finished_at from r
 
 out=$(mvrl runs --db "$DB" --status finished --format csv) || fail "runs listing failed"
 expect_eq "$(grep -c ',finished,' <<<"$out")" 18 "mvrl-run runs lists the finished runs"
+expect_eq "$(sweep "$exp" --dry-run 2>&1 | grep -c ' finished ')" 12 "dry run shows stored status"
+
+# Queue only, then a worker started by hand (as on a cluster node) runs the queue.
+out=$(sweep "$exp" --set experiment.name=queued --queue-only 2>&1) || fail "queue-only failed: $out"
+sweep_id=$(q "select max(id) from sweeps")
+expect_eq "$(q "select count(*) from runs where experiment = 'queued' and status = 'queued'")" 12 "queued, not run"
+mvrl worker --db "$DB" --sweep "$sweep_id" --name by-hand > "$WORK/worker.log" 2>&1 || fail "worker failed: $(cat "$WORK/worker.log")"
+expect_eq "$(q "select count(*) from runs where experiment = 'queued' and status = 'finished' and worker = 'by-hand'")" 12 "worker ran the queue"
 echo "ok"

@@ -9,6 +9,7 @@
 #include "config/experiment.hpp"
 #include "registry/plugin_registry.hpp"
 #include "report/table_report.hpp"
+#include "store/plugin_records.hpp"
 #include "store/store.hpp"
 
 using namespace mvrl::host;
@@ -42,6 +43,7 @@ struct Fixture {
         std::remove(db.c_str());
         Store store = Store::open_for_writing(db);
         int64_t sweep = store.begin_sweep({experiment.name, GOLDEN_TOML, experiment.source_text, "test", "host", "rev"});
+        store.record_plugins(records_of_plugins_used(runs, registry));
         store.queue_runs(sweep, runs, false);
         while (auto run = store.claim_next_run(sweep, "test", 1, "host")) {
             int v = run->variant == "baseline" ? 0 : run->variant == "w/o fusion" ? 1 : 2;

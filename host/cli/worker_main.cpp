@@ -1,0 +1,61 @@
+// mvrl-worker: the process that trains. Started by `mvrl-run sweep` (or `mvrl-run worker`); the
+// only executable that links libtorch, so that mvrl-run itself starts in milliseconds.
+#include <iostream>
+#include <thread>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/program_options.hpp>
+
+#include "registry/plugin_registry.hpp"
+#include "runner/run_executor.hpp"
+#include "runner/worker.hpp"
+
+int main(int argc, char** argv) {
+    namespace po = boost::program_options;
+    using namespace mvrl::host;
+    po::options_description options("mvrl-worker --db PATH --sweep ID [options]  (started by mvrl-run sweep)");
+    options.add_options()
+        ("help,h", "show this help")
+        ("plugin-path", po::value<std::vector<std::string>>()->composing(), "folder or file to load plugins from")
+        ("db", po::value<std::string>()->default_value("results/mvrl.sqlite"), "SQLite store")
+        ("sweep", po::value<int64_t>(), "the sweep whose queued runs to execute")
+        ("name", po::value<std::string>()->default_value("w"), "worker name shown in the store")
+        ("threads", po::value<int>()->default_value(0), "intra-op threads per run (0: all cores)")
+        ("check-device", po::value<std::string>(), "only check that a device (auto, cpu, cuda, cuda:N) is usable");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "mvrl-worker: " << e.what() << "\n" << options;
+        return 2;
+    }
+    if (vm.count("check-device")) {
+        try {
+            std::cout << resolve_device(vm["check-device"].as<std::string>()) << "\n";
+            return 0;
+        } catch (const std::exception& e) {
+            std::cerr << e.what() << "\n";
+            return 2;
+        }
+    }
+    if (vm.count("help") || !vm.count("sweep")) {
+        std::cout << options;
+        return vm.count("help") ? 0 : 2;
+    }
+    PluginRegistry registry;
+    auto paths = vm.count("plugin-path") ? vm["plugin-path"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    registry.load(plugin_search_path(paths, std::getenv("MVRL_PLUGIN_PATH"), boost::dll::program_location().string()));
+    WorkerOptions w;
+    w.db = vm["db"].as<std::string>();
+    w.sweep_id = vm["sweep"].as<int64_t>();
+    w.name = vm["name"].as<std::string>();
+    int threads = vm["threads"].as<int>();
+    w.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    try {
+        return run_worker(w, registry);
+    } catch (const std::exception& e) {
+        std::cerr << "mvrl-worker: " << e.what() << "\n";
+        return 1;
+    }
+}
