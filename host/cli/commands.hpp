@@ -3,8 +3,11 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/program_options.hpp>
 
 #include "registry/plugin_registry.hpp"
 
@@ -22,6 +25,12 @@ constexpr int kExitUsage = 2;
 constexpr int kExitInterrupted = 130;
 
 constexpr const char* kDefaultDatabase = "results/mvrl.sqlite";
+
+// Parses a subcommand's options, with its FILE positional when `file_option` is given. Returns an
+// exit code when the command should stop here: usage error (printed), or --help (printed).
+std::optional<int> parse_command_options(const char* command, const std::vector<std::string>& args,
+                                         const boost::program_options::options_description& options,
+                                         boost::program_options::variables_map& vm, const char* file_option = nullptr);
 
 // The plugins of the search path (--plugin-path, MVRL_PLUGIN_PATH, beside the executable).
 host::PluginRegistry load_registry(const GlobalOptions& global);

@@ -64,27 +64,12 @@ void describe_plugin(const Plugin& p) {
 
 }  // namespace
 
-host::PluginRegistry load_registry(const GlobalOptions& global) {
-    PluginRegistry registry;
-    registry.load(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable));
-    return registry;
-}
-
 int run_plugins_command(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("mvrl-run plugins [options]");
     options.add_options()("help,h", "show this help")("describe", po::value<std::string>(),
                                                        "show one plugin's description and every parameter");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(options).run(), vm);
-    } catch (const po::error& e) {
-        std::cerr << "mvrl-run plugins: " << e.what() << "\n" << options;
-        return kExitUsage;
-    }
-    if (vm.count("help")) {
-        std::cout << options;
-        return kExitOk;
-    }
+    if (auto exit = parse_command_options("plugins", args, options, vm)) return *exit;
     PluginRegistry registry = load_registry(global);
     if (!vm.count("describe")) {
         list_plugins(registry);

@@ -20,17 +20,7 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions&)
         ("sweep", po::value<int64_t>(), "only runs last queued by this sweep id")
         ("format", po::value<std::string>()->default_value("text"), "text, csv or json");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(options).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "mvrl-run runs: " << e.what() << "\n" << options;
-        return kExitUsage;
-    }
-    if (vm.count("help")) {
-        std::cout << options;
-        return kExitOk;
-    }
+    if (auto exit = parse_command_options("runs", args, options, vm)) return *exit;
     const std::string status = vm["status"].as<std::string>(), format = vm["format"].as<std::string>();
     if (!status.empty() && status != "queued" && status != "running" && status != "finished" && status != "failed" &&
         status != "interrupted") {

@@ -86,20 +86,8 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         ("threads", po::value<int>()->default_value(0), "intra-op threads per worker (0: cores / jobs)")
         ("stale-after", po::value<double>()->default_value(120.0),
          "seconds without heartbeat after which a run of a worker on another host counts as vanished");
-    po::positional_options_description positional;
-    positional.add("file", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "mvrl-run sweep: " << e.what() << "\n" << options;
-        return kExitUsage;
-    }
-    if (vm.count("help") || !vm.count("file")) {
-        std::cout << options;
-        return vm.count("help") ? kExitOk : kExitUsage;
-    }
+    if (auto exit = parse_command_options("sweep", args, options, vm, "file")) return *exit;
     const int jobs = vm["jobs"].as<int>();
     if (jobs < 1) {
         std::cerr << "mvrl-run sweep: --jobs must be at least 1\n";

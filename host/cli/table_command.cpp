@@ -23,20 +23,8 @@ int run_table_command(const std::vector<std::string>& args, const GlobalOptions&
         ("format", po::value<std::string>()->default_value("markdown"), "markdown, latex or csv")
         ("set", po::value<std::vector<std::string>>()->composing(), "the same --set overrides the sweep was run with")
         ("output,o", po::value<std::string>(), "write to this file instead of standard output");
-    po::positional_options_description positional;
-    positional.add("file", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "mvrl-run table: " << e.what() << "\n" << options;
-        return kExitUsage;
-    }
-    if (vm.count("help") || !vm.count("file")) {
-        std::cout << options;
-        return vm.count("help") ? kExitOk : kExitUsage;
-    }
+    if (auto exit = parse_command_options("table", args, options, vm, "file")) return *exit;
     try {
         auto format = host::parse_table_format(vm["format"].as<std::string>());
         auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};

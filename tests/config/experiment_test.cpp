@@ -4,20 +4,11 @@
 #include <fstream>
 
 #include "config/experiment.hpp"
-#include "registry/plugin_registry.hpp"
+#include "support/built_plugins.hpp"
 
 using namespace mvrl::host;
 
 namespace {
-
-const PluginRegistry& registry() {
-    static PluginRegistry r = [] {
-        PluginRegistry loaded;
-        loaded.load({PLUGIN_DIR});
-        return loaded;
-    }();
-    return r;
-}
 
 std::string write(const std::string& name, const std::string& text) {
     std::string path = testing::TempDir() + "/" + name;
@@ -45,7 +36,7 @@ name = "a"
 }  // namespace
 
 TEST(Expansion, DatasetsTimesVariantsTimesGridTimesSeeds) {
-    auto runs = expand_runs(load_experiment(write("base.toml", kBase)), registry());
+    auto runs = expand_runs(load_experiment(write("base.toml", kBase)), built_plugins());
     EXPECT_EQ(runs.size(), 2u * 3 * 2 * 2);
     std::set<std::string> keys;
     for (const auto& r : runs) keys.insert(r.key);
@@ -60,13 +51,13 @@ TEST(Expansion, DatasetsTimesVariantsTimesGridTimesSeeds) {
 }
 
 TEST(Expansion, KeysAreStableAndFollowTheResolvedConfig) {
-    auto a = expand_runs(load_experiment(write("a.toml", kBase)), registry());
-    auto b = expand_runs(load_experiment(write("b.toml", kBase)), registry());
+    auto a = expand_runs(load_experiment(write("a.toml", kBase)), built_plugins());
+    auto b = expand_runs(load_experiment(write("b.toml", kBase)), built_plugins());
     EXPECT_EQ(a[0].key, b[0].key);
     // Writing a default explicitly resolves to the same config, so the same run.
-    auto c = expand_runs(load_experiment(write("c.toml", kBase), {"model.params.lr=0.01"}), registry());
+    auto c = expand_runs(load_experiment(write("c.toml", kBase), {"model.params.lr=0.01"}), built_plugins());
     EXPECT_EQ(a[0].key, c[0].key);
-    auto d = expand_runs(load_experiment(write("d.toml", kBase), {"model.params.lr=0.02"}), registry());
+    auto d = expand_runs(load_experiment(write("d.toml", kBase), {"model.params.lr=0.02"}), built_plugins());
     EXPECT_NE(a[0].key, d[0].key);
 }
 

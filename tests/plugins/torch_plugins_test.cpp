@@ -5,24 +5,16 @@
 #include <cmath>
 
 #include "runner/plugin_handles.hpp"
+#include "support/built_plugins.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
 
 namespace {
 
-const PluginRegistry& registry() {
-    static PluginRegistry r = [] {
-        PluginRegistry loaded;
-        loaded.load({PLUGIN_DIR});
-        return loaded;
-    }();
-    return r;
-}
-
 TensorMap load_synthetic(const std::string& params) {
     HostContext ctx("cpu", 0);
-    DatasetHandle dataset(registry().require("multiview-synthetic", MVRL_KIND_DATASET), params, ctx);
+    DatasetHandle dataset(built_plugins().require("multiview-synthetic", MVRL_KIND_DATASET), params, ctx);
     return dataset.load();
 }
 
@@ -65,7 +57,7 @@ TEST(GaussianMI, MatchesTheClosedFormOnCorrelatedGaussians) {
         torch::Tensor x = torch::randn({n, d}, torch::kFloat64);
         torch::Tensor y = rho * x + std::sqrt(1 - rho * rho) * torch::randn({n, d}, torch::kFloat64);
         HostContext ctx("cpu", 0);
-        auto out = estimate_mutual_information(registry().require("gaussian-mi", MVRL_KIND_ESTIMATOR), "{}",
+        auto out = estimate_mutual_information(built_plugins().require("gaussian-mi", MVRL_KIND_ESTIMATOR), "{}",
                                                {{"x", x}, {"y", y}}, ctx);
         double truth = -d / 2.0 * std::log(1 - rho * rho);
         ASSERT_EQ(out[0].first, "mi");
@@ -80,7 +72,7 @@ TEST(GaussianMI, NaNInputIsAClearError) {
     x[3][1] = NAN;
     HostContext ctx("cpu", 0);
     try {
-        estimate_mutual_information(registry().require("gaussian-mi", MVRL_KIND_ESTIMATOR), "{}",
+        estimate_mutual_information(built_plugins().require("gaussian-mi", MVRL_KIND_ESTIMATOR), "{}",
                                     {{"x", x}, {"y", torch::randn({10, 2})}}, ctx);
         FAIL();
     } catch (const PluginCallError& e) {
@@ -91,8 +83,8 @@ TEST(GaussianMI, NaNInputIsAClearError) {
 TEST(LinearAE, LearnsAndItsCodeCarriesTheClassesIntoTheC99Metric) {
     auto data = load_synthetic(R"({"n": 1000, "views": 2, "classes": 4})");
     HostContext ctx("cpu", 7);
-    DatasetHandle dataset(registry().require("multiview-synthetic", MVRL_KIND_DATASET), R"({"n": 1000})", ctx);
-    ModelHandle model(registry().require("linear-ae", MVRL_KIND_MODEL), R"({"latent_dim": 4, "lr": 0.01})",
+    DatasetHandle dataset(built_plugins().require("multiview-synthetic", MVRL_KIND_DATASET), R"({"n": 1000})", ctx);
+    ModelHandle model(built_plugins().require("linear-ae", MVRL_KIND_MODEL), R"({"latent_dim": 4, "lr": 0.01})",
                       dataset.info(), ctx);
     ASSERT_EQ(model.stages()[0]["name"], "train");
     TensorMap batch{{"view0", data["view0"]}, {"view1", data["view1"]}};
@@ -104,13 +96,13 @@ TEST(LinearAE, LearnsAndItsCodeCarriesTheClassesIntoTheC99Metric) {
     ASSERT_EQ(codes["z"].sizes(), (std::vector<int64_t>{1000, 4}));
     ASSERT_EQ(codes["concat"].sizes(), (std::vector<int64_t>{1000, 8}));
     torch::Tensor split = (torch::arange(1000) % 5 == 0).to(torch::kInt64);  // 20% test
-    auto scores = evaluate_metric(registry().require("nearest-centroid", MVRL_KIND_METRIC), "{}",
+    auto scores = evaluate_metric(built_plugins().require("nearest-centroid", MVRL_KIND_METRIC), "{}",
                                   {{"representation", codes["z"]}, {"label", data["label"]}, {"split", split}}, ctx);
     EXPECT_GT(scores[0].second, 0.6) << "nearest-centroid ACC on z (chance 0.25)";
 
     std::string path = testing::TempDir() + "/linear-ae.pt";
     model.save(path);
-    ModelHandle restored(registry().require("linear-ae", MVRL_KIND_MODEL), R"({"latent_dim": 4})", dataset.info(), ctx);
+    ModelHandle restored(built_plugins().require("linear-ae", MVRL_KIND_MODEL), R"({"latent_dim": 4})", dataset.info(), ctx);
     restored.load(path);
     EXPECT_TRUE(torch::allclose(restored.encode(batch)["z"], codes["z"]));
 }

@@ -1,0 +1,37 @@
+// What every subcommand shares: option parsing and the plugin search path.
+#include <cstdlib>
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace mvrl::cli {
+
+namespace po = boost::program_options;
+using host::PluginRegistry;
+
+std::optional<int> parse_command_options(const char* command, const std::vector<std::string>& args,
+                                         const po::options_description& options, po::variables_map& vm,
+                                         const char* file_option) {
+    po::positional_options_description positional;
+    if (file_option) positional.add(file_option, 1);
+    try {
+        po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "mvrl-run " << command << ": " << e.what() << "\n" << options;
+        return kExitUsage;
+    }
+    if (vm.count("help") || (file_option && !vm.count(file_option))) {
+        std::cout << options;
+        return vm.count("help") ? kExitOk : kExitUsage;
+    }
+    return std::nullopt;
+}
+
+host::PluginRegistry load_registry(const GlobalOptions& global) {
+    PluginRegistry registry;
+    registry.load(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable));
+    return registry;
+}
+
+}  // namespace mvrl::cli
