@@ -205,7 +205,7 @@ std::string resolve_device(const std::string& requested) {
 }
 
 RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
-                      const std::atomic<bool>& stop, int default_threads) {
+                      const std::atomic<bool>& stop, int default_threads, const std::string& cache_dir) {
     RunResult result;
     try {
         const json& config = run.config;
@@ -213,7 +213,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         int threads = config["train"]["threads"].get<int>();
         torch::set_num_threads(threads > 0 ? threads : std::max(1, default_threads));
         torch::manual_seed(uint64_t(run.seed));
-        HostContext ctx(device_name, uint64_t(run.seed), torch::get_num_threads());
+        HostContext ctx(device_name, uint64_t(run.seed), torch::get_num_threads(), cache_dir);
         torch::Device device(device_name);
         result.timings.device = device_name;
 

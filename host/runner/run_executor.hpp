@@ -25,7 +25,8 @@ std::string resolve_device(const std::string& requested);
 
 // Executes a claimed run, writing curves and heartbeats to `store` as it goes (not the final
 // status: the caller records the result). `stop` is polled between steps.
+// `cache_dir`: where dataset plugins may keep decoded data between runs ("" for none).
 RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
-                      const std::atomic<bool>& stop, int default_threads);
+                      const std::atomic<bool>& stop, int default_threads, const std::string& cache_dir);
 
 }  // namespace mvrl::host

@@ -36,7 +36,8 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
         auto run = store.claim_next_run(options.sweep_id, options.name, pid, host);
         if (!run) break;
         std::cerr << "[" << options.name << "] run " << run->id << " (" << run->variant << ", seed " << run->seed << ")\n";
-        RunResult result = execute_run(*run, registry, store, g_stop, options.threads);
+        RunResult result = execute_run(*run, registry, store, g_stop, options.threads,
+                                       (options.db.parent_path() / "cache").string());
         switch (result.outcome) {
         case RunOutcome::Finished: store.finish_run(run->id, result.metrics, result.timings); break;
         case RunOutcome::Failed: store.fail_run(run->id, result.error); break;

