@@ -1,0 +1,125 @@
+// kmeans: k-means on a representation, scored against the labels with ACC (Hungarian matching),
+// NMI (arithmetic) and ARI — the clustering protocol of MRDD, CONAN and DCMEM. Runs on the
+// representation's device (GPU when the host passes one).
+//
+// Follows scikit-learn's KMeans (lloyd): greedy k-means++ seeding with 2 + floor(ln k) local trials,
+// n_init restarts keeping the lowest inertia, stop when the squared centre shift falls below
+// tol × mean per-feature variance. An empty cluster keeps its previous centre (sklearn moves it to
+// a far point; with k-means++ seeding this practically never matters).
+#include <cmath>
+#include <set>
+
+#include <mvrl/eval/clustering_scores.hpp>
+#include <mvrl/plugin.hpp>
+
+namespace {
+
+// Squared Euclidean distances between the rows of a (N×D) and b (K×D); a_norms = ||a_i||^2 (N×1),
+// computed once per evaluation since a is the whole representation.
+torch::Tensor squared_distances(const torch::Tensor& a, const torch::Tensor& a_norms, const torch::Tensor& b) {
+    return (torch::addmm(a_norms, a, b.t(), /*beta=*/1, /*alpha=*/-2) + b.pow(2).sum(1).unsqueeze(0)).clamp_min(0);
+}
+
+torch::Tensor squared_norms(const torch::Tensor& a) { return a.pow(2).sum(1, true); }
+
+class KMeans : public mvrl::Metric {
+public:
+    static constexpr const char* name = "kmeans";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description = "k-means (k-means++, n_init restarts) scored by ACC (Hungarian), NMI, ARI";
+
+    static mvrl::ParamSchema schema() {
+        return mvrl::ParamSchema()
+            .add_int("k", 0, "number of clusters; 0 = number of classes in the labels", 0, 100000)
+            .add_int("n_init", 10, "restarts; the lowest inertia wins (sklearn default 10)", 1, 10000)
+            .add_int("max_iter", 300, "Lloyd iterations per restart", 1, 1000000)
+            .add_float("tol", 1e-4, "relative tolerance on the centre shift (× mean feature variance)", 0.0, 1.0)
+            .add_int("seed", -1, "seed of the initialisation; -1 = the run's seed", -1, 2147483647);
+    }
+
+    KMeans(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p) {
+        int64_t seed = p.get_int("seed");
+        seed_ = seed >= 0 ? uint64_t(seed) : ctx.seed();
+    }
+
+    mvrl::ScalarList evaluate(const mvrl::TensorMap& inputs) override {
+        torch::Tensor x = mvrl::require_input(inputs, "representation");
+        x = x.reshape({x.size(0), -1});
+        x = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
+        std::vector<int64_t> labels = to_vector(mvrl::require_input(inputs, "label"));
+        if (!torch::isfinite(x).all().item<bool>()) throw mvrl::ParamError("kmeans: the representation contains NaN or Inf");
+        if (int64_t(labels.size()) != x.size(0)) throw mvrl::ParamError("kmeans: representation and label differ in length");
+        int64_t classes = int64_t(std::set<int64_t>(labels.begin(), labels.end()).size());
+        if (classes < 2) throw mvrl::ParamError("kmeans: the labels hold one class only; ACC, NMI and ARI need two or more");
+        const int64_t k = p_.get_int("k") > 0 ? p_.get_int("k") : classes;
+        if (x.size(0) < k)
+            throw mvrl::ParamError("kmeans: " + std::to_string(x.size(0)) + " samples are fewer than the " +
+                                   std::to_string(k) + " clusters asked for");
+
+        torch::Generator gen = at::detail::createCPUGenerator(seed_);
+        const double tol = p_.get_float("tol") * x.var(0, /*unbiased=*/false).mean().item<double>();
+        x_norms_ = squared_norms(x);
+        torch::Tensor best_assignment;
+        double best_inertia = std::numeric_limits<double>::infinity();
+        for (int64_t run = 0; run < p_.get_int("n_init"); ++run) {
+            auto [assignment, inertia] = lloyd(x, kmeans_plus_plus(x, k, gen), tol);
+            if (inertia < best_inertia) best_inertia = inertia, best_assignment = assignment;
+        }
+        auto table = mvrl::eval::contingency(labels, to_vector(best_assignment));
+        return {{"ACC", mvrl::eval::clustering_accuracy(table)},
+                {"NMI", mvrl::eval::normalized_mutual_information(table)},
+                {"ARI", mvrl::eval::adjusted_rand_index(table)},
+                {"inertia", best_inertia}};
+    }
+
+private:
+    static std::vector<int64_t> to_vector(const torch::Tensor& t) {
+        torch::Tensor c = t.to(torch::kCPU, torch::kInt64).contiguous();
+        return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+    }
+
+    // Greedy k-means++ (Arthur & Vassilvitskii 2007, as in sklearn): each new centre is the best of
+    // 2 + floor(ln k) candidates drawn with probability proportional to the squared distance.
+    torch::Tensor kmeans_plus_plus(const torch::Tensor& x, int64_t k, torch::Generator& gen) const {
+        const int64_t n = x.size(0), trials = 2 + int64_t(std::log(double(k)));
+        std::vector<int64_t> chosen = {at::randint(n, {1}, gen, torch::kInt64).item<int64_t>()};
+        torch::Tensor closest = squared_distances(x, x_norms_, x.index({torch::tensor(chosen)}).to(x.device())).squeeze(1);
+        for (int64_t c = 1; c < k; ++c) {
+            torch::Tensor cumulative = closest.cumsum(0).to(torch::kCPU, torch::kFloat64);
+            torch::Tensor draws = at::rand({trials}, gen, torch::kFloat64) * cumulative[-1];
+            torch::Tensor candidates = torch::searchsorted(cumulative, draws).clamp_max(n - 1);
+            torch::Tensor picked = x.index_select(0, candidates.to(x.device()));
+            torch::Tensor to_candidates = squared_distances(picked, squared_norms(picked), x);
+            torch::Tensor potentials = torch::minimum(closest.unsqueeze(0), to_candidates).sum(1);
+            int64_t best = potentials.argmin().item<int64_t>();
+            chosen.push_back(candidates[best].item<int64_t>());
+            closest = torch::minimum(closest, to_candidates[best]);
+        }
+        return x.index_select(0, torch::tensor(chosen).to(x.device())).clone();
+    }
+
+    std::pair<torch::Tensor, double> lloyd(const torch::Tensor& x, torch::Tensor centres, double tol) const {
+        const int64_t k = centres.size(0);
+        torch::Tensor assignment;
+        for (int64_t iter = 0; iter < p_.get_int("max_iter"); ++iter) {
+            assignment = squared_distances(x, x_norms_, centres).argmin(1);
+            torch::Tensor sums = torch::zeros_like(centres).index_add_(0, assignment, x);
+            torch::Tensor counts = torch::bincount(assignment, {}, k).to(x.scalar_type()).unsqueeze(1);
+            torch::Tensor updated = torch::where(counts > 0, sums / counts.clamp_min(1), centres);
+            double shift = (updated - centres).pow(2).sum().item<double>();
+            centres = updated;
+            if (shift <= tol) break;
+        }
+        torch::Tensor distances = squared_distances(x, x_norms_, centres);
+        auto [nearest, index] = distances.min(1);
+        return {index, nearest.sum().item<double>()};
+    }
+
+    mvrl::Params p_;
+    uint64_t seed_;
+    torch::Tensor x_norms_;
+};
+
+}  // namespace
+
+MVRL_EXPORT_PLUGINS(mvrl::metric_plugin<KMeans>())
