@@ -207,3 +207,16 @@ TEST(FmnistEdge, MissingPackageNamesItAndTheSetUpCommand) {
         EXPECT_NE(m.find("scripts/setup"), std::string::npos) << m;
     }
 }
+
+TEST(Raw, RepresentationsAreTheFlattenedViews) {
+    auto data = load_synthetic(R"({"n": 40, "views": 3, "view_dim": 5})");
+    HostContext ctx("cpu", 0);
+    DatasetHandle dataset(built_plugins().require("multiview-synthetic", MVRL_KIND_DATASET), R"({"n": 40, "views": 3, "view_dim": 5})", ctx);
+    dataset.load();
+    ModelHandle model(built_plugins().require("raw", MVRL_KIND_MODEL), "{}", dataset.info(), ctx);
+    EXPECT_TRUE(model.stages().empty());
+    auto reps = model.encode(data);
+    EXPECT_TRUE(torch::equal(reps["view1"], data["view1"]));
+    EXPECT_TRUE(torch::equal(reps["concat"], torch::cat({data["view0"], data["view1"], data["view2"]}, 1)));
+    EXPECT_THROW(model.train_step("train", data), PluginCallError);
+}

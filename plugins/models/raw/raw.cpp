@@ -1,0 +1,47 @@
+// raw: the no-learning baseline. No training stage; the representations are the views themselves,
+// flattened: "view0".."view{V-1}" and "concat" (all views side by side). Every table can show what
+// a learned representation adds over the data it came from.
+#include <mvrl/plugin.hpp>
+
+namespace {
+
+class Raw : public mvrl::Model {
+public:
+    static constexpr const char* name = "raw";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description = "Baseline without learning: the flattened views (view<v>, concat)";
+
+    static mvrl::ParamSchema schema() { return mvrl::ParamSchema(); }
+
+    Raw(const mvrl::Params&, const mvrl::json& dataset_info, const mvrl::Context&)
+        : views_(int64_t(dataset_info.at("views").size())) {}
+
+    mvrl::json stages() override { return mvrl::json::array(); }
+
+    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap&) override {
+        throw std::logic_error("raw has no training stage, yet train_step was called for '" + stage + "'");
+    }
+
+    mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {
+        mvrl::TensorMap out;
+        std::vector<torch::Tensor> flat;
+        for (int64_t v = 0; v < views_; ++v) {
+            std::string key = "view" + std::to_string(v);
+            const torch::Tensor& x = mvrl::require_input(batch, key);
+            flat.push_back(x.reshape({x.size(0), -1}).to(torch::kFloat32));
+            out[key] = flat.back();
+        }
+        out["concat"] = torch::cat(flat, 1);
+        return out;
+    }
+
+    void save(const std::string&) override {}  // nothing learned, nothing to keep
+    void load(const std::string&) override {}
+
+private:
+    int64_t views_;
+};
+
+}  // namespace
+
+MVRL_EXPORT_PLUGINS(mvrl::model_plugin<Raw>())
