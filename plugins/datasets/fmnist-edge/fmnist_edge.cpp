@@ -3,9 +3,7 @@
 // dataset-fashion-mnist (IDX files, gzip); the official 60,000/10,000 split is exposed as "split".
 #include <zlib.h>
 
-#include <mvrl/data/edge_views.hpp>
-#include <mvrl/data/tensor_cache.hpp>
-#include <mvrl/plugin.hpp>
+#include <mvrl/data/image_edge_dataset.hpp>
 
 namespace {
 
@@ -41,7 +39,7 @@ torch::Tensor read_idx_gz(const fs::path& file) {
     return data;
 }
 
-class FmnistEdge : public mvrl::Dataset {
+class FmnistEdge : public mvrl::data::ImageEdgeDataset<FmnistEdge> {
 public:
     static constexpr const char* name = "fmnist-edge";
     static constexpr const char* version = "1.0.0";
@@ -57,25 +55,11 @@ public:
             .add_string("fmnist_dir", kDebianDir, "folder of the IDX .gz files");
     }
 
-    FmnistEdge(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p), ctx_(ctx) {}
-
-    mvrl::json info() override {
-        int64_t s = p_.get_int("size");
-        return {{"n", n_ ? n_ : -1},
-                {"views", {{{"shape", {1, s, s}}}, {{"shape", {1, s, s}}}}},
-                {"classes", 10},
-                {"has_missing", false},
-                {"has_split", p_.get_string("split") == "all"},
-                {"labels", {"label"}}};
-    }
-
-    mvrl::TensorMap load() override {
-        auto data = mvrl::data::cached_tensors(ctx_, name, version, p_, [&] { return build(); });
-        n_ = data.at("label").size(0);
-        return data;
-    }
+    using ImageEdgeDataset::ImageEdgeDataset;
 
 private:
+    bool has_split() const override { return p_.get_string("split") == "all"; }
+
     // Images and labels of one part ("train" or "t10k"), first per_class of each class if asked.
     std::pair<torch::Tensor, torch::Tensor> read_part(const fs::path& dir, const std::string& part) const {
         torch::Tensor images = read_idx_gz(dir / (part + "-images-idx3-ubyte.gz"));
@@ -91,7 +75,7 @@ private:
         return {images.unsqueeze(1).to(torch::kFloat32) / 255.0, labels};
     }
 
-    mvrl::TensorMap build() const {
+    mvrl::TensorMap build() const override {
         fs::path dir = p_.get_string("fmnist_dir");
         if (!fs::exists(dir / "train-images-idx3-ubyte.gz"))
             throw std::runtime_error("fmnist-edge: Fashion-MNIST not found in " + dir.string() +
@@ -109,10 +93,6 @@ private:
         if (split == "all") out["split"] = torch::cat(parts);
         return out;
     }
-
-    mvrl::Params p_;
-    mvrl::Context ctx_;
-    int64_t n_ = 0;
 };
 
 }  // namespace

