@@ -1,0 +1,85 @@
+// The svc metric and the classification scores against scikit-learn's values (tests/fixtures/
+// classification.json, written by make_classification_fixtures.py), through the plugin ABI.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <mvrl/eval/classification_scores.hpp>
+
+#include "runner/plugin_handles.hpp"
+#include "support/built_plugins.hpp"
+
+using namespace mvrl;
+using namespace mvrl::host;
+
+namespace {
+
+const json& fixtures() {
+    static const json j = json::parse(std::ifstream(FIXTURE_DIR "/classification.json"));
+    return j;
+}
+
+std::map<std::string, double> run_svc(const TensorMap& inputs, const std::string& params = "{}") {
+    HostContext ctx("cpu", 0);
+    std::map<std::string, double> out;
+    for (const auto& [name, value] : evaluate_metric(built_plugins().require("svc", MVRL_KIND_METRIC), params, inputs, ctx))
+        out[name] = value;
+    return out;
+}
+
+torch::Tensor matrix(const json& rows) {
+    auto values = rows.get<std::vector<std::vector<double>>>();
+    torch::Tensor x = torch::empty({int64_t(values.size()), int64_t(values[0].size())}, torch::kFloat64);
+    for (size_t i = 0; i < values.size(); ++i) x[i] = torch::tensor(values[i], torch::kFloat64);
+    return x;
+}
+
+}  // namespace
+
+TEST(ClassificationScores, MacroF1AndAccuracyEqualScikitLearn) {
+    for (const auto& f : fixtures()["predictions"]) {
+        auto truth = f["truth"].get<std::vector<int64_t>>(), predicted = f["predicted"].get<std::vector<int64_t>>();
+        EXPECT_DOUBLE_EQ(eval::accuracy(truth, predicted), f["ACC"].get<double>());
+        EXPECT_NEAR(eval::macro_f1(truth, predicted), f["F1"].get<double>(), 1e-12);
+    }
+}
+
+TEST(SvcMetric, WithinOneHundredthOfScikitLearnOnTheSameSplit) {
+    for (const auto& f : fixtures()["svc"]) {
+        auto scores = run_svc({{"representation", matrix(f["x"]).to(torch::kFloat32)},
+                               {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())},
+                               {"split", torch::tensor(f["split"].get<std::vector<int64_t>>())}});
+        std::cout << f["name"].get<std::string>() << ": ACC " << scores["ACC"] << " (sklearn " << f["ACC"].get<double>()
+                  << "), F1 " << scores["F1"] << " (sklearn " << f["F1"].get<double>() << ")\n";
+        EXPECT_NEAR(scores["ACC"], f["ACC"].get<double>(), 0.01) << f["name"];
+        EXPECT_NEAR(scores["F1"], f["F1"].get<double>(), 0.01) << f["name"];
+        EXPECT_EQ(scores["n_test"], 120);
+    }
+}
+
+TEST(SvcMetric, OwnStratifiedSplitIsSeededAndHoldsOutAFifthOfEachClass) {
+    const auto& f = fixtures()["svc"][0];
+    TensorMap inputs{{"representation", matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
+    auto first = run_svc(inputs), again = run_svc(inputs);
+    EXPECT_EQ(first, again);
+    EXPECT_EQ(first["n_test"], 120);  // 4 classes of 150: 30 each
+    EXPECT_GT(first["ACC"], 0.85);
+}
+
+TEST(SvcMetric, BadInputIsAClearError) {
+    torch::Tensor x = torch::randn({20, 3}), y = torch::arange(20) % 2;
+    torch::Tensor with_nan = x.clone();
+    with_nan[0][0] = NAN;
+    auto error = [](const TensorMap& inputs) {
+        try {
+            run_svc(inputs);
+        } catch (const PluginCallError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_NE(error({{"representation", with_nan}, {"label", y}}).find("contains NaN or Inf"), std::string::npos);
+    EXPECT_NE(error({{"representation", x}, {"label", torch::zeros({20}, torch::kInt64)}}).find("one class only"), std::string::npos);
+    EXPECT_NE(error({{"representation", x}, {"label", y}, {"split", torch::zeros({20}, torch::kInt64)}}).find("no training or no test"),
+              std::string::npos);
+}
