@@ -315,7 +315,7 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
     reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "sweep", "ablation", "table"});
 
     const toml::table& exp = reader.require_table(root, "experiment", "[experiment]");
-    reader.check_keys(exp, "[experiment]", {"name", "description", "seeds", "device"});
+    reader.check_keys(exp, "[experiment]", {"name", "description", "seeds", "device", "baseline"});
     e.name = reader.require_string(exp, "name", "[experiment]");
     e.description = reader.optional_string(exp, "description", "[experiment]", "");
     e.device = reader.optional_string(exp, "device", "[experiment]", "auto");
@@ -372,7 +372,8 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
         }
     }
 
-    e.variants.push_back({"baseline", {}});
+    // The unmodified configuration's row; "baseline" unless the experiment names it.
+    e.variants.push_back({reader.optional_string(exp, "baseline", "[experiment]", "baseline"), {}});
     if (const toml::node* ablations = root.get("ablation")) {
         if (!ablations->is_array_of_tables()) reader.fail(ablations->source(), "ablations must be written [[ablation]]");
         for (auto&& node : *ablations->as_array()) {

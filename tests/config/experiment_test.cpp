@@ -75,6 +75,12 @@ TEST(Overrides, SetParsesTomlValuesAndBareStrings) {
     }
 }
 
+TEST(Expansion, TheBaselineRowMayBeNamed) {
+    auto runs = expand_runs(load_experiment(write("n.toml", kBase), {"experiment.baseline=linear AE"}), built_plugins());
+    EXPECT_EQ(runs.front().variant, "linear AE");
+    EXPECT_EQ(runs.back().variant, "a");
+}
+
 TEST(Overrides, GridAndAblationMayNotSetTheSameKey) {
     std::string text = std::string(kBase) + "\n[[ablation]]\nname = \"b\"\n\"train.batch_size\" = 8\n";
     try {
