@@ -2,22 +2,16 @@
 // clustering.json, written by make_clustering_fixtures.py), through the plugin ABI.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include <mvrl/eval/clustering_scores.hpp>
 
 #include "runner/plugin_handles.hpp"
 #include "support/built_plugins.hpp"
+#include "support/fixtures.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
 
 namespace {
-
-const json& fixtures() {
-    static const json j = json::parse(std::ifstream(FIXTURE_DIR "/clustering.json"));
-    return j;
-}
 
 std::map<std::string, double> run_kmeans(const torch::Tensor& x, const torch::Tensor& y, const std::string& params,
                                          uint64_t seed) {
@@ -42,7 +36,7 @@ std::string error_of(const torch::Tensor& x, const torch::Tensor& y, const std::
 }  // namespace
 
 TEST(ClusteringScores, EqualScikitLearnOnFixedAssignments) {
-    for (const auto& f : fixtures()["assignments"]) {
+    for (const auto& f : fixture("clustering.json")["assignments"]) {
         auto table = eval::contingency(f["label"].get<std::vector<int64_t>>(), f["assignment"].get<std::vector<int64_t>>());
         EXPECT_NEAR(eval::clustering_accuracy(table), f["ACC"].get<double>(), 1e-9);
         EXPECT_NEAR(eval::normalized_mutual_information(table), f["NMI"].get<double>(), 1e-9);
@@ -57,7 +51,7 @@ TEST(ClusteringScores, HungarianFindsTheBestMatching) {
 }
 
 TEST(KMeansMetric, WithinOneHundredthOfScikitLearn) {
-    for (const auto& f : fixtures()["kmeans"]) {
+    for (const auto& f : fixture("clustering.json")["kmeans"]) {
         auto rows = f["x"].get<std::vector<std::vector<double>>>();
         torch::Tensor x = torch::empty({int64_t(rows.size()), int64_t(rows[0].size())}, torch::kFloat64);
         for (size_t i = 0; i < rows.size(); ++i)

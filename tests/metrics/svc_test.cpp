@@ -2,22 +2,16 @@
 // classification.json, written by make_classification_fixtures.py), through the plugin ABI.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include <mvrl/eval/classification_scores.hpp>
 
 #include "runner/plugin_handles.hpp"
 #include "support/built_plugins.hpp"
+#include "support/fixtures.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
 
 namespace {
-
-const json& fixtures() {
-    static const json j = json::parse(std::ifstream(FIXTURE_DIR "/classification.json"));
-    return j;
-}
 
 std::map<std::string, double> run_svc(const TensorMap& inputs, const std::string& params = "{}") {
     HostContext ctx("cpu", 0);
@@ -37,7 +31,7 @@ torch::Tensor matrix(const json& rows) {
 }  // namespace
 
 TEST(ClassificationScores, MacroF1AndAccuracyEqualScikitLearn) {
-    for (const auto& f : fixtures()["predictions"]) {
+    for (const auto& f : fixture("classification.json")["predictions"]) {
         auto truth = f["truth"].get<std::vector<int64_t>>(), predicted = f["predicted"].get<std::vector<int64_t>>();
         EXPECT_DOUBLE_EQ(eval::accuracy(truth, predicted), f["ACC"].get<double>());
         EXPECT_NEAR(eval::macro_f1(truth, predicted), f["F1"].get<double>(), 1e-12);
@@ -45,7 +39,7 @@ TEST(ClassificationScores, MacroF1AndAccuracyEqualScikitLearn) {
 }
 
 TEST(SvcMetric, WithinOneHundredthOfScikitLearnOnTheSameSplit) {
-    for (const auto& f : fixtures()["svc"]) {
+    for (const auto& f : fixture("classification.json")["svc"]) {
         auto scores = run_svc({{"representation", matrix(f["x"]).to(torch::kFloat32)},
                                {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())},
                                {"split", torch::tensor(f["split"].get<std::vector<int64_t>>())}});
@@ -58,7 +52,7 @@ TEST(SvcMetric, WithinOneHundredthOfScikitLearnOnTheSameSplit) {
 }
 
 TEST(SvcMetric, OwnStratifiedSplitIsSeededAndHoldsOutAFifthOfEachClass) {
-    const auto& f = fixtures()["svc"][0];
+    const auto& f = fixture("classification.json")["svc"][0];
     TensorMap inputs{{"representation", matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
     auto first = run_svc(inputs), again = run_svc(inputs);
     EXPECT_EQ(first, again);
