@@ -220,3 +220,32 @@ TEST(Raw, RepresentationsAreTheFlattenedViews) {
     EXPECT_TRUE(torch::equal(reps["concat"], torch::cat({data["view0"], data["view1"], data["view2"]}, 1)));
     EXPECT_THROW(model.train_step("train", data), PluginCallError);
 }
+
+TEST(MissingViews, EachSampleKeepsAViewAndMissingViewsAreZero) {
+    const char* params = R"({"n": 3000, "views": 3, "missing_rate": 0.5, "missing_seed": 4})";
+    auto data = load_synthetic(params);
+    ASSERT_TRUE(data.count("present"));
+    torch::Tensor present = data["present"];
+    EXPECT_EQ(present.scalar_type(), torch::kUInt8);
+    EXPECT_EQ(present.sizes(), (std::vector<int64_t>{3000, 3}));
+    EXPECT_GE(present.sum(1).min().item<int64_t>(), 1) << "every sample keeps one view";
+    // P(present) = 0.5 + P(all three dropped) / 3 = 0.5 + 0.125 / 3
+    EXPECT_NEAR(present.to(torch::kFloat64).mean().item<double>(), 0.5 + 0.125 / 3, 0.02);
+    for (int v = 0; v < 3; ++v) {
+        torch::Tensor missing = present.select(1, v) == 0;
+        EXPECT_EQ(data["view" + std::to_string(v)].index({missing}).abs().sum().item<float>(), 0.0f);
+    }
+    EXPECT_TRUE(torch::equal(present, load_synthetic(params)["present"])) << "deterministic by seed";
+    auto complete = load_synthetic(R"({"n": 3000, "views": 3})");
+    EXPECT_EQ(complete.count("present"), 0u);
+}
+
+TEST(MissingViews, ImageDatasetsShareOneCacheAcrossRates) {
+    std::string cache = testing::TempDir() + "/mvrl-missing-" + std::to_string(getpid());
+    auto full = load_dataset("fmnist-edge", R"({"per_class": 5, "split": "test"})", cache);
+    auto partial = load_dataset("fmnist-edge", R"({"per_class": 5, "split": "test", "missing_rate": 0.3})", cache);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(cache), std::filesystem::directory_iterator()), 2);
+    torch::Tensor kept = partial["present"].select(1, 1) == 1;
+    EXPECT_TRUE(torch::equal(partial["view1"].index({kept}), full["view1"].index({kept})));
+    std::filesystem::remove_all(cache);
+}

@@ -47,12 +47,14 @@ public:
         "E-FMNIST: Fashion-MNIST image + edge-map views, all 70,000 images (Debian package dataset-fashion-mnist)";
 
     static mvrl::ParamSchema schema() {
-        return mvrl::ParamSchema()
+        mvrl::ParamSchema schema;
+        schema
             .add_int("size", 32, "side of the square views in pixels (MRDD: 32)", 8, 256)
             .add_string("split", "all", "which images: all (with a 'split' tensor), train (60,000) or test (10,000)",
                         {"all", "train", "test"})
             .add_int("per_class", 0, "keep the first k images of each class in each part (balanced); 0 keeps all", 0, 100000)
             .add_string("fmnist_dir", kDebianDir, "folder of the IDX .gz files");
+        return mvrl::data::add_missing_view_params(schema);
     }
 
     using ImageEdgeDataset::ImageEdgeDataset;

