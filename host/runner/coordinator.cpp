@@ -114,7 +114,7 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
     const std::string host = this_host_name();
     WorkerPool pool(options);
     ProgressView view(runs);
-    StatusCounts counts = store.count_runs(options.sweep_id, keys);
+    StatusCounts counts = count_statuses(store.runs_of_keys(keys));
     for (int i = 0; i < std::min(options.jobs, counts.queued); ++i) pool.start_one();
     // Every crash ends one run, so more workers than runs + jobs means workers die before claiming
     // anything (a broken store or install): stop replacing them.
@@ -134,8 +134,8 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
             }
         }
         pool.reap(store, host);
-        auto rows = store.runs_of_keys(keys);
-        counts = store.count_runs(options.sweep_id, keys);
+        auto rows = store.runs_of_keys(keys);  // one query per poll: the counts come from the rows
+        counts = count_statuses(rows);
         view.update(rows, counts);
         // Replace workers that crashed while work remains.
         if (interrupts_handled == 0)
@@ -144,7 +144,7 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
     }
     // A worker killed by the second Ctrl-C left no status behind: reap() marked its run.
     auto rows = store.runs_of_keys(keys);
-    counts = store.count_runs(options.sweep_id, keys);
+    counts = count_statuses(rows);
     view.update(rows, counts);
     view.finish();
     if (interrupts_handled == 0 && counts.queued > 0)

@@ -70,7 +70,7 @@ class Trainer {
 public:
     Trainer(const ClaimedRun& run, Store& store, const std::atomic<bool>& stop) : run_(run), store_(store), stop_(stop) {}
 
-    // Returns the final epoch's mean of the first loss, and the samples trained per second.
+    // Trains every stage; fills train_seconds, samples_per_second and final_loss (the last epoch's first loss).
     void train(ModelHandle& model, const TensorMap& data, int64_t n, const torch::Device& device, RunTimings& timings) {
         const json& train = run_.config["train"];
         const int64_t batch_size = train["batch_size"].get<int64_t>();

@@ -311,18 +311,14 @@ void Store::load_keys_table(const std::vector<std::string>& keys) {
     exec(db_, "RELEASE load_keys");
 }
 
-StatusCounts Store::count_runs(int64_t /*sweep_id*/, const std::vector<std::string>& keys) {
-    load_keys_table(keys);
+StatusCounts count_statuses(const std::vector<RunRow>& rows) {
     StatusCounts counts;
-    Statement s(db_, "SELECT r.status, count(*) FROM runs r JOIN wanted_keys w ON w.key = r.key GROUP BY r.status");
-    while (s.step()) {
-        std::string status = s.text(0);
-        int n = int(s.integer(1));
-        if (status == "queued") counts.queued = n;
-        if (status == "running") counts.running = n;
-        if (status == "finished") counts.finished = n;
-        if (status == "failed") counts.failed = n;
-        if (status == "interrupted") counts.interrupted = n;
+    for (const auto& r : rows) {
+        if (r.status == "queued") ++counts.queued;
+        else if (r.status == "running") ++counts.running;
+        else if (r.status == "finished") ++counts.finished;
+        else if (r.status == "failed") ++counts.failed;
+        else if (r.status == "interrupted") ++counts.interrupted;
     }
     return counts;
 }

@@ -78,6 +78,9 @@ struct StatusCounts {
     int total() const { return queued + running + finished + failed + interrupted; }
 };
 
+// How many of `rows` are in each status.
+StatusCounts count_statuses(const std::vector<RunRow>& rows);
+
 class Store {
 public:
     // Opens (creating the file and folder when needed) and brings the schema to the current version.
@@ -106,7 +109,6 @@ public:
                               double stale_after_seconds);
     // The run a worker was executing when it died, marked failed (crash) or interrupted (killed).
     void end_runs_of_worker(int64_t pid, const std::string& host, const std::string& status, const std::string& error);
-    StatusCounts count_runs(int64_t sweep_id, const std::vector<std::string>& keys);
     std::vector<RunRow> runs_of_keys(const std::vector<std::string>& keys);
 
     // ---- worker ----
