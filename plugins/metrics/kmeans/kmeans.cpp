@@ -46,7 +46,7 @@ public:
         torch::Tensor x = mvrl::require_input(inputs, "representation");
         x = x.reshape({x.size(0), -1});
         x = x.scalar_type() == torch::kFloat64 ? x : x.to(torch::kFloat32);
-        std::vector<int64_t> labels = to_vector(mvrl::require_input(inputs, "label"));
+        std::vector<int64_t> labels = mvrl::to_int64_vector(mvrl::require_input(inputs, "label"));
         if (!torch::isfinite(x).all().item<bool>()) throw mvrl::ParamError("kmeans: the representation contains NaN or Inf");
         if (int64_t(labels.size()) != x.size(0)) throw mvrl::ParamError("kmeans: representation and label differ in length");
         int64_t classes = int64_t(std::set<int64_t>(labels.begin(), labels.end()).size());
@@ -65,7 +65,7 @@ public:
             auto [assignment, inertia] = lloyd(x, kmeans_plus_plus(x, k, gen), tol);
             if (inertia < best_inertia) best_inertia = inertia, best_assignment = assignment;
         }
-        auto table = mvrl::eval::contingency(labels, to_vector(best_assignment));
+        auto table = mvrl::eval::contingency(labels, mvrl::to_int64_vector(best_assignment));
         return {{"ACC", mvrl::eval::clustering_accuracy(table)},
                 {"NMI", mvrl::eval::normalized_mutual_information(table)},
                 {"ARI", mvrl::eval::adjusted_rand_index(table)},
@@ -73,11 +73,6 @@ public:
     }
 
 private:
-    static std::vector<int64_t> to_vector(const torch::Tensor& t) {
-        torch::Tensor c = t.to(torch::kCPU, torch::kInt64).contiguous();
-        return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-    }
-
     // Greedy k-means++ (Arthur & Vassilvitskii 2007, as in sklearn): each new centre is the best of
     // 2 + floor(ln k) candidates drawn with probability proportional to the squared distance.
     torch::Tensor kmeans_plus_plus(const torch::Tensor& x, int64_t k, torch::Generator& gen) const {

@@ -53,22 +53,17 @@ public:
             gamma = variance > 0 ? 1.0 / (double(x.size(1)) * variance) : 1.0;
         }
         auto predicted = train_and_predict(x_train, y_train, x.index_select(0, test_index), gamma);
-        auto truth = to_vector(y.index_select(0, test_index));
+        auto truth = mvrl::to_int64_vector(y.index_select(0, test_index));
         return {{"ACC", mvrl::eval::accuracy(truth, predicted)},
                 {"F1", mvrl::eval::macro_f1(truth, predicted)},
                 {"n_test", double(truth.size())}};
     }
 
 private:
-    static std::vector<int64_t> to_vector(const torch::Tensor& t) {
-        torch::Tensor c = t.contiguous();
-        return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-    }
-
     torch::Tensor stratified_test_mask(const torch::Tensor& y) const {
         torch::Generator gen = at::detail::createCPUGenerator(seed_);
         torch::Tensor test = torch::zeros({y.size(0)}, torch::kBool);
-        for (int64_t c : to_vector(std::get<0>(at::_unique(y)))) {
+        for (int64_t c : mvrl::to_int64_vector(std::get<0>(at::_unique(y)))) {
             torch::Tensor members = torch::nonzero(y == c).flatten();
             int64_t held_out = int64_t(std::llround(p_.get_float("test_fraction") * double(members.numel())));
             torch::Tensor order = at::randperm(members.numel(), gen, torch::kInt64);
@@ -95,7 +90,7 @@ private:
         std::vector<svm_node> train_nodes = nodes_of(x_train.contiguous()), test_nodes = nodes_of(x_test.contiguous());
         std::vector<svm_node*> rows;
         std::vector<double> targets;
-        for (int64_t label : to_vector(y_train)) {
+        for (int64_t label : mvrl::to_int64_vector(y_train)) {
             rows.push_back(&train_nodes[rows.size() * size_t(d + 1)]);
             targets.push_back(double(label));
         }

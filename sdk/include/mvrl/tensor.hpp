@@ -34,6 +34,12 @@ inline TensorMap borrow_tensors(const mvrl_tensor_list* list) {
     return tensors;
 }
 
+// A tensor's values as int64 on the host (labels, assignments), in row-major order.
+inline std::vector<int64_t> to_int64_vector(const torch::Tensor& t) {
+    torch::Tensor c = t.to(torch::kCPU, torch::kInt64).contiguous();
+    return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
 // Hands tensors over: the consumer owns the list and calls list->release(list) when done.
 inline void export_tensors(const TensorMap& tensors, mvrl_tensor_list* out) {
     auto* items = static_cast<mvrl_named_tensor*>(std::calloc(tensors.size() + 1, sizeof(mvrl_named_tensor)));
