@@ -426,4 +426,13 @@ std::vector<std::pair<std::string, MetricValue>> Store::metrics_of_keys(const st
     return out;
 }
 
+std::vector<std::pair<std::string, double>> Store::final_losses_of_keys(const std::vector<std::string>& keys) {
+    load_keys_table(keys);
+    Statement s(db_, "SELECT r.key, r.final_loss FROM runs r JOIN wanted_keys w ON w.key = r.key "
+                     "WHERE r.status = 'finished' AND r.final_loss IS NOT NULL");
+    std::vector<std::pair<std::string, double>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.real(1));
+    return out;
+}
+
 }  // namespace mvrl::host

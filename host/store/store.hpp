@@ -124,6 +124,8 @@ public:
     std::vector<RunRow> list_runs(const RunFilter& filter);
     // metric values of finished runs among `keys`: key -> values
     std::vector<std::pair<std::string, MetricValue>> metrics_of_keys(const std::vector<std::string>& keys);
+    // final training loss (runs.final_loss) of finished runs among `keys`: key -> loss
+    std::vector<std::pair<std::string, double>> final_losses_of_keys(const std::vector<std::string>& keys);
 
     // Direct access for tests and benchmarks that build stores by hand.
     void execute(const std::string& sql);
