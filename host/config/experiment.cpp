@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -172,7 +173,7 @@ std::vector<std::string> string_list(const toml::node& node, const std::string& 
 }
 
 TableSpec read_table(const toml::table& t, const Reader& reader) {
-    reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "lower_is_better", "scale", "digits", "published"});
+    reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "lower_is_better", "scale", "digits", "select", "published"});
     TableSpec spec;
     spec.name = reader.require_string(t, "name", "[[table]]");
     spec.rows = t.get("rows") ? string_list(*t.get("rows"), "[[table]] rows", reader) : std::vector<std::string>{"ablation"};
@@ -191,6 +192,17 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
         if (!d->is_integer() || d->as_integer()->get() < 0 || d->as_integer()->get() > 12)
             reader.fail(d->source(), "[[table]] digits must be an integer from 0 to 12");
         spec.digits = int(d->as_integer()->get());
+    }
+    if (auto* s = t.get("select")) {
+        if (!s->is_string()) reader.fail(s->source(), "[[table]] select must be a string such as \"min:loss\"");
+        std::string text(s->as_string()->get());
+        auto colon = text.find(':');
+        std::string direction = text.substr(0, colon), criterion = colon == std::string::npos ? "" : text.substr(colon + 1);
+        if (direction != "min" || criterion != "loss")
+            reader.fail(s->source(), "[[table]] select = \"" + text + "\" is not supported; the one selection is "
+                                     "\"min:loss\" (per row, the run with the lowest final training loss, as CONAN's "
+                                     "protocol picks one of its seeds)");
+        spec.select = text;
     }
     if (auto* p = t.get("published")) {
         if (!p->is_array_of_tables()) reader.fail(p->source(), "published must be a list of {label, values} tables");
@@ -350,11 +362,17 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
         if (!evaluate->is_array_of_tables()) reader.fail(evaluate->source(), "evaluate must be written [[evaluate]]");
         for (auto&& node : *evaluate->as_array()) {
             const toml::table& t = *node.as_table();
-            reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params"});
+            reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params", "models"});
             json entry = {{"representation", reader.require_string(t, "representation", "[[evaluate]]")},
                           {"metric", reader.require_string(t, "metric", "[[evaluate]]")},
                           {"label", reader.optional_string(t, "label", "[[evaluate]]", "label")},
                           {"params", t.get("params") ? to_json(*t.get("params")) : json::object()}};
+            // Only runs of these model plugins are scored by this entry (an experiment that compares
+            // models whose representations differ, e.g. CONAN's `cluster` against raw's `concat`).
+            if (const toml::node* models = t.get("models")) {
+                entry["models"] = string_list(*models, "[[evaluate]] models", reader);
+                if (entry["models"].empty()) reader.fail(models->source(), "[[evaluate]] models is empty: the entry would score no run");
+            }
             e.evaluate.push_back(std::move(entry));
         }
     }
@@ -409,10 +427,20 @@ std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& r
     for (const auto& dataset : e.datasets)
         for (const auto& variant : e.variants)
             for (const auto& point : points) {
-                json config = {{"dataset", dataset}, {"model", e.model}, {"train", e.train}, {"evaluate", e.evaluate},
+                json config = {{"dataset", dataset}, {"model", e.model}, {"train", e.train}, {"evaluate", json::array()},
                                {"device", e.device}};
                 for (const auto& [key, value] : variant.overrides) set_dotted(config, key, value);
                 for (auto it = point.begin(); it != point.end(); ++it) set_dotted(config, it.key(), it.value());
+                // The [[evaluate]] entries for this run's model; `models` itself is not part of the run.
+                for (json entry : e.evaluate) {
+                    if (entry.contains("models")) {
+                        const json model = config["model"]["plugin"];
+                        const json& models = entry["models"];
+                        if (std::find(models.begin(), models.end(), model) == models.end()) continue;
+                        entry.erase("models");
+                    }
+                    config["evaluate"].push_back(std::move(entry));
+                }
                 std::string where = "variant '" + variant.name + "'" + (point.empty() ? "" : ", grid point " + point.dump());
                 try {
                     resolver.resolve(config["dataset"], MVRL_KIND_DATASET);

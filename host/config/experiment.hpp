@@ -32,6 +32,9 @@ struct TableSpec {
     std::vector<std::string> lower_is_better;  // columns where the smallest mean is best
     double scale = 1.0;                // e.g. 100 for percentages
     int digits = 3;
+    // "min:loss": besides mean ± std, each row also shows the values of its run with the lowest
+    // final training loss (runs.final_loss); the published rows then sit under those columns.
+    std::string select;
     std::vector<PublishedRow> published;
 };
 
@@ -47,7 +50,7 @@ struct Experiment {
     std::vector<int64_t> seeds;
     std::vector<json> datasets;  // each {"plugin", "params"}
     json model, train;           // {"plugin", "params"}; train with defaults filled in
-    json evaluate = json::array();  // [{"representation", "metric", "label", "params"}]
+    json evaluate = json::array();  // [{"representation", "metric", "label", "params"[, "models"]}]
     std::vector<std::pair<std::string, std::vector<json>>> grid;  // dotted key -> values, file order
     std::vector<Variant> variants;  // baseline first, then the ablations in file order
     std::vector<TableSpec> tables;

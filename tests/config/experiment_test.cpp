@@ -100,3 +100,85 @@ TEST(Dotted, SetGetFlatten) {
     EXPECT_EQ(flatten(j), (mvrl::json{{"model.params.lr", 0.1}}));
     EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+namespace {
+
+const char* kTable = R"(
+[[table]]
+name = "T"
+columns = ["metric:nearest-centroid.ACC"]
+select = "min:loss"
+)";
+
+}  // namespace
+
+TEST(Table, SelectMinLossParses) {
+    auto e = load_experiment(write("sel.toml", std::string(kBase) + kTable));
+    ASSERT_EQ(e.tables.size(), 1u);
+    EXPECT_EQ(e.tables[0].select, "min:loss");
+    auto plain = load_experiment(write("nosel.toml", kBase));
+    EXPECT_TRUE(plain.tables.empty());
+}
+
+TEST(Table, BadSelectIsAnErrorNamingFileLineAndTheOneChoice) {
+    std::string text = std::string(kBase) + kTable;
+    text.replace(text.find("min:loss"), 8, "max:foo");
+    try {
+        load_experiment(write("badsel.toml", text));
+        FAIL();
+    } catch (const ConfigError& err) {
+        std::string m = err.what();
+        EXPECT_NE(m.find("badsel.toml:20:10: [[table]] select = \"max:foo\" is not supported"), std::string::npos) << m;
+        EXPECT_NE(m.find("\"min:loss\""), std::string::npos) << m;
+    }
+    std::string typo = std::string(kBase) + kTable;
+    typo.replace(typo.find("select"), 6, "selct");
+    try {
+        load_experiment(write("typo.toml", typo));
+        FAIL();
+    } catch (const ConfigError& err) {
+        EXPECT_NE(std::string(err.what()).find("unknown key 'selct' in [[table]] (did you mean 'select'?)"), std::string::npos)
+            << err.what();
+    }
+}
+
+TEST(Evaluate, ModelsLimitsAnEntryToTheRunsOfThoseModels) {
+    const char* kTwoModels = R"(
+[experiment]
+name = "two-models"
+[dataset]
+plugin = "multiview-synthetic"
+[model]
+plugin = "linear-ae"
+)";
+    std::string text = std::string(kTwoModels) + R"(
+[[ablation]]
+name = "raw"
+"model.plugin" = "raw"
+"model.params" = {}
+[[evaluate]]
+representation = "z"
+metric = "nearest-centroid"
+models = ["linear-ae"]
+[[evaluate]]
+representation = "concat"
+metric = "nearest-centroid"
+)";
+    auto runs = expand_runs(load_experiment(write("models.toml", text)), built_plugins());
+    for (const auto& r : runs) {
+        const auto& evaluate = r.config["evaluate"];
+        bool linear = r.config["model"]["plugin"] == "linear-ae";
+        ASSERT_EQ(evaluate.size(), linear ? 2u : 1u) << r.variant;
+        EXPECT_EQ(evaluate.back()["representation"], "concat");
+        for (const auto& entry : evaluate) EXPECT_FALSE(entry.contains("models")) << "not part of the run's config";
+    }
+    // An entry without `models` leaves the run's config (and key) as it was.
+    auto without = expand_runs(load_experiment(write("nomodels.toml", kTwoModels)), built_plugins());
+    auto with = expand_runs(load_experiment(write("models2.toml", std::string(kTwoModels) + R"(
+[[evaluate]]
+representation = "z"
+metric = "nearest-centroid"
+models = "raw"
+)")), built_plugins());
+    EXPECT_EQ(without[0].key, with[0].key);
+}

@@ -1,0 +1,52 @@
+// assignment: scores a model's own cluster assignment against the labels — ACC (Hungarian
+// matching), NMI (arithmetic), ARI, as the kmeans metric does, but with no clustering of its own.
+// The representation is either an N×K soft (or one-hot) assignment, read by argmax over K, or N
+// (or N×1) integer cluster labels. CONAN's DDC/DEC head (`cluster`) is scored this way, as the
+// paper does (predictions are the head's argmax).
+#include <set>
+
+#include <mvrl/eval/clustering_scores.hpp>
+#include <mvrl/plugin.hpp>
+
+namespace {
+
+class Assignment : public mvrl::Metric {
+public:
+    static constexpr const char* name = "assignment";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description =
+        "A given cluster assignment (N×K soft → argmax, or N labels) scored by ACC (Hungarian), NMI, ARI";
+
+    static mvrl::ParamSchema schema() { return mvrl::ParamSchema(); }
+
+    Assignment(const mvrl::Params&, const mvrl::Context&) {}
+
+    mvrl::ScalarList evaluate(const mvrl::TensorMap& inputs) override {
+        torch::Tensor a = mvrl::require_input(inputs, "representation");
+        std::vector<int64_t> labels = mvrl::to_int64_vector(mvrl::require_input(inputs, "label"));
+        if (a.dim() == 0 || a.dim() > 2) throw mvrl::ParamError("assignment: expected N×K scores or N cluster labels, got rank " + std::to_string(a.dim()));
+        if (a.size(0) != int64_t(labels.size())) throw mvrl::ParamError("assignment: representation and label differ in length");
+        torch::Tensor clusters;
+        if (a.dim() == 2 && a.size(1) > 1) {
+            if (!torch::isfinite(a).all().item<bool>()) throw mvrl::ParamError("assignment: the assignment contains NaN or Inf");
+            clusters = a.argmax(1);
+        } else {
+            if (a.is_floating_point() && !torch::equal(a, a.round()))
+                throw mvrl::ParamError("assignment: a single column must hold integer cluster labels; for soft "
+                                       "assignments pass N×K scores");
+            clusters = a.reshape({-1});
+        }
+        std::vector<int64_t> assigned = mvrl::to_int64_vector(clusters);
+        if (std::set<int64_t>(labels.begin(), labels.end()).size() < 2)
+            throw mvrl::ParamError("assignment: the labels hold one class only; ACC, NMI and ARI need two or more");
+        auto table = mvrl::eval::contingency(labels, assigned);
+        return {{"ACC", mvrl::eval::clustering_accuracy(table)},
+                {"NMI", mvrl::eval::normalized_mutual_information(table)},
+                {"ARI", mvrl::eval::adjusted_rand_index(table)},
+                {"clusters_used", double(std::set<int64_t>(assigned.begin(), assigned.end()).size())}};
+    }
+};
+
+}  // namespace
+
+MVRL_EXPORT_PLUGINS(mvrl::metric_plugin<Assignment>())
