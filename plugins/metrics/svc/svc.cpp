@@ -3,11 +3,12 @@
 // macro F1 on 20%. Defaults are scikit-learn's SVC(): C = 1, gamma = "scale" = 1 / (D · Var(X_train)),
 // tol 1e-3, 200 MB kernel cache — scikit-learn wraps the same libsvm.
 //
-// The split is the dataset's ("split": 0 train, 1 test) when it gives one, else a stratified
-// random 80/20 split seeded by the run's seed (per class, round(20%) go to the test part).
+// The split is mvrl/eval/classification_split.hpp's: the dataset's when it gives one, else a
+// stratified random 80/20 split seeded by the run's seed.
 #include <svm.h>
 
 #include <mvrl/eval/classification_scores.hpp>
+#include <mvrl/eval/classification_split.hpp>
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -21,57 +22,30 @@ public:
     static constexpr const char* description = "RBF support vector classifier (libsvm): ACC and macro F1 on a 20% test split";
 
     static mvrl::ParamSchema schema() {
-        return mvrl::ParamSchema()
-            .add_float("C", 1.0, "regularisation (sklearn default 1.0)", 1e-12, 1e12)
+        mvrl::ParamSchema s;
+        s.add_float("C", 1.0, "regularisation (sklearn default 1.0)", 1e-12, 1e12)
             .add_float("gamma", 0.0, "RBF width; 0 = \"scale\", 1 / (features × variance of the training data)", 0.0, 1e12)
-            .add_float("test_fraction", 0.2, "share of each class held out when the dataset gives no split", 0.01, 0.99)
-            .add_float("tol", 1e-3, "libsvm stopping tolerance (sklearn default 1e-3)", 1e-12, 1.0)
-            .add_int("seed", -1, "seed of the split; -1 = the run's seed", -1, 2147483647);
+            .add_float("tol", 1e-3, "libsvm stopping tolerance (sklearn default 1e-3)", 1e-12, 1.0);
+        return mvrl::eval::add_split_params(s);
     }
 
-    Svc(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p) {
-        int64_t seed = p.get_int("seed");
-        seed_ = seed >= 0 ? uint64_t(seed) : ctx.seed();
-        svm_set_print_string_function(silent);
-    }
+    Svc(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p), ctx_(ctx) { svm_set_print_string_function(silent); }
 
     mvrl::ScalarList evaluate(const mvrl::TensorMap& inputs) override {
-        torch::Tensor x = mvrl::require_input(inputs, "representation");
-        x = x.reshape({x.size(0), -1}).to(torch::kCPU, torch::kFloat64).contiguous();
-        torch::Tensor y = mvrl::require_input(inputs, "label").to(torch::kCPU, torch::kInt64).contiguous();
-        if (!torch::isfinite(x).all().item<bool>()) throw mvrl::ParamError("svc: the representation contains NaN or Inf");
-        if (y.size(0) != x.size(0)) throw mvrl::ParamError("svc: representation and label differ in length");
-        torch::Tensor test = inputs.count("split") ? inputs.at("split").to(torch::kCPU, torch::kInt64) == 1 : stratified_test_mask(y);
-        torch::Tensor train_index = torch::nonzero(~test).flatten(), test_index = torch::nonzero(test).flatten();
-        if (train_index.numel() == 0 || test_index.numel() == 0) throw mvrl::ParamError("svc: the split leaves no training or no test samples");
-        torch::Tensor x_train = x.index_select(0, train_index), y_train = y.index_select(0, train_index);
-        if (std::get<0>(at::_unique(y_train)).numel() < 2) throw mvrl::ParamError("svc: the training part holds one class only");
-
+        auto s = mvrl::eval::ClassificationSplit::from(inputs, p_, ctx_, name);
         double gamma = p_.get_float("gamma");
         if (gamma == 0) {
-            double variance = x_train.var(/*unbiased=*/false).item<double>();
-            gamma = variance > 0 ? 1.0 / (double(x.size(1)) * variance) : 1.0;
+            double variance = s.x_train.var(/*unbiased=*/false).item<double>();
+            gamma = variance > 0 ? 1.0 / (double(s.x_train.size(1)) * variance) : 1.0;
         }
-        auto predicted = train_and_predict(x_train, y_train, x.index_select(0, test_index), gamma);
-        auto truth = mvrl::to_int64_vector(y.index_select(0, test_index));
+        auto predicted = train_and_predict(s.x_train, s.y_train, s.x_test, gamma);
+        auto truth = mvrl::to_int64_vector(s.y_test);
         return {{"ACC", mvrl::eval::accuracy(truth, predicted)},
                 {"F1", mvrl::eval::macro_f1(truth, predicted)},
                 {"n_test", double(truth.size())}};
     }
 
 private:
-    torch::Tensor stratified_test_mask(const torch::Tensor& y) const {
-        torch::Generator gen = at::detail::createCPUGenerator(seed_);
-        torch::Tensor test = torch::zeros({y.size(0)}, torch::kBool);
-        for (int64_t c : mvrl::to_int64_vector(std::get<0>(at::_unique(y)))) {
-            torch::Tensor members = torch::nonzero(y == c).flatten();
-            int64_t held_out = int64_t(std::llround(p_.get_float("test_fraction") * double(members.numel())));
-            torch::Tensor order = at::randperm(members.numel(), gen, torch::kInt64);
-            test.index_put_({members.index_select(0, order.slice(0, 0, held_out))}, true);
-        }
-        return test;
-    }
-
     // Dense rows as libsvm nodes: index 1..D, then the -1 terminator.
     static std::vector<svm_node> nodes_of(const torch::Tensor& x) {
         const int64_t n = x.size(0), d = x.size(1);
@@ -114,7 +88,7 @@ private:
     }
 
     mvrl::Params p_;
-    uint64_t seed_;
+    mvrl::Context ctx_;
 };
 
 }  // namespace
