@@ -163,8 +163,9 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         std::vector<std::string> keys;
         for (const auto& r : runs) keys.push_back(r.key);
         auto metrics = store.metrics_of_keys(keys);
+        auto final_losses = store.final_losses_of_keys(keys);
         for (const auto& table : experiment.tables)
-            std::cout << "\n" << render_table(table, runs, metrics, TableFormat::Markdown);
+            std::cout << "\n" << render_table(table, runs, metrics, TableFormat::Markdown, final_losses);
     }
     return n.finished == int(runs.size()) ? kExitOk : kExitFailure;
 }

@@ -36,12 +36,13 @@ int run_table_command(const std::vector<std::string>& args, const GlobalOptions&
         std::vector<std::string> keys;
         for (const auto& r : runs) keys.push_back(r.key);
         auto metrics = store.metrics_of_keys(keys);
+        auto final_losses = store.final_losses_of_keys(keys);
 
         std::string text;
         bool found = false;
         for (const auto& table : experiment.tables) {
             if (vm.count("name") && table.name != vm["name"].as<std::string>()) continue;
-            text += (found ? "\n" : "") + host::render_table(table, runs, metrics, format);
+            text += (found ? "\n" : "") + host::render_table(table, runs, metrics, format, final_losses);
             found = true;
         }
         if (!found) {

@@ -52,6 +52,11 @@ struct Row {
     std::vector<std::string> labels;
     std::vector<Cell> cells;
     int runs_finished = 0;
+    std::vector<const PlannedRun*> runs;  // planned order
+    // With [[table]] select: the chosen run's values (n = 1 each), seed and final loss.
+    std::vector<Cell> selected;
+    const PlannedRun* selected_run = nullptr;
+    double selected_loss = 0;
 };
 
 Cell aggregate(const std::vector<double>& values) {
@@ -68,21 +73,50 @@ Cell aggregate(const std::vector<double>& values) {
     return c;
 }
 
-void rank_columns(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns) {
+void rank_columns(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns, std::vector<Cell> Row::*cells) {
     for (size_t j = 0; j < columns.size(); ++j) {
         std::set<double> means;
         for (const auto& r : rows)
-            if (r.cells[j].n) means.insert(r.cells[j].mean);
+            if ((r.*cells)[j].n) means.insert((r.*cells)[j].mean);
         if (means.size() < 2) continue;  // nothing to compare
         std::vector<double> ordered(means.begin(), means.end());
         if (!columns[j].lower_is_better) std::reverse(ordered.begin(), ordered.end());
         for (auto& r : rows) {
-            if (!r.cells[j].n) continue;
-            if (r.cells[j].mean == ordered[0]) r.cells[j].rank = 1;
-            else if (r.cells[j].mean == ordered[1]) r.cells[j].rank = 2;
+            Cell& c = (r.*cells)[j];
+            if (!c.n) continue;
+            if (c.mean == ordered[0]) c.rank = 1;
+            else if (c.mean == ordered[1]) c.rank = 2;
         }
     }
 }
+
+bool column_matches(const ColumnSpec& c, const MetricValue& m) {
+    return m.metric == c.metric && m.name == c.name && (c.representation.empty() || c.representation == m.representation);
+}
+
+// [[table]] select = "min:loss": per row, the finished run with the lowest final training loss
+// (the first in planned order on a tie), and its value in every column.
+void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
+                 const std::vector<std::pair<std::string, MetricValue>>& metrics,
+                 const std::vector<std::pair<std::string, double>>& final_losses) {
+    std::unordered_map<std::string, double> loss_of(final_losses.begin(), final_losses.end());
+    std::unordered_map<std::string, std::vector<const MetricValue*>> metrics_of;
+    for (const auto& [key, m] : metrics) metrics_of[key].push_back(&m);
+    for (auto& r : rows) {
+        r.selected.assign(columns.size(), Cell{});
+        for (const PlannedRun* run : r.runs) {
+            auto loss = loss_of.find(run->key);
+            if (loss == loss_of.end() || !metrics_of.count(run->key) || !std::isfinite(loss->second)) continue;
+            if (!r.selected_run || loss->second < r.selected_loss) r.selected_run = run, r.selected_loss = loss->second;
+        }
+        if (!r.selected_run) continue;
+        for (size_t j = 0; j < columns.size(); ++j)
+            for (const MetricValue* m : metrics_of[r.selected_run->key])
+                if (column_matches(columns[j], *m)) r.selected[j].mean = m->value, r.selected[j].n = 1;
+    }
+}
+
+constexpr const char* kSelectedSuffix = " (min loss)";
 
 std::string number(double x, const TableSpec& t) {
     char text[64];
@@ -117,10 +151,15 @@ public:
     std::string render(const std::vector<Row>& rows) const {
         std::ostringstream out;
         if (f_ == TableFormat::Csv) return csv(rows);
+        const bool select = !t_.select.empty();
         std::vector<std::string> header;
         for (const auto& k : row_keys_) header.push_back(row_header(k));
         for (const auto& c : columns_) header.push_back(c.header);
         header.push_back("n");
+        if (select) {
+            for (const auto& c : columns_) header.push_back(c.header + kSelectedSuffix);
+            header.push_back("seed");
+        }
         if (f_ == TableFormat::Markdown) {
             char scale[32];
             std::snprintf(scale, sizeof scale, "%g", t_.scale);
@@ -131,7 +170,7 @@ public:
             out << "\n";
         } else {
             out << "% " << t_.name << "\n\\begin{tabular}{" << std::string(row_keys_.size(), 'l')
-                << std::string(columns_.size() + 1, 'r') << "}\n\\hline\n";
+                << std::string(header.size() - row_keys_.size(), 'r') << "}\n\\hline\n";
             line(out, header);
             out << "\\hline\n";
         }
@@ -139,11 +178,17 @@ public:
             std::vector<std::string> cells = r.labels;
             for (const auto& c : r.cells) cells.push_back(cell(c, r.runs_finished));
             cells.push_back(std::to_string(r.runs_finished));
+            if (select) {
+                for (const auto& c : r.selected) cells.push_back(cell(c, 1));
+                cells.push_back(r.selected_run ? std::to_string(r.selected_run->seed) : "");
+            }
             line(out, cells);
         }
+        // A paper that selects one run reports that run: its numbers go under the selected columns.
         for (const auto& p : t_.published) {
             std::vector<std::string> cells(row_keys_.size(), "");
             cells[0] = p.label;
+            if (select) cells.insert(cells.end(), columns_.size() + 1, "");
             for (const auto& v : p.values) cells.push_back(v ? number(*v / t_.scale, t_) : (f_ == TableFormat::Latex ? "--" : "–"));
             cells.push_back("");
             line(out, cells);
@@ -175,9 +220,15 @@ private:
         };
         std::vector<std::string> header;
         for (const auto& k : row_keys_) header.push_back(row_header(k));
+        const bool select = !t_.select.empty();
         for (const auto& c : columns_)
             for (const char* part : {" mean", " std", " n"}) header.push_back(c.header + part);
         header.push_back("runs");
+        if (select) {
+            for (const auto& c : columns_) header.push_back(c.header + kSelectedSuffix);
+            header.push_back("selected seed");
+            header.push_back("selected final_loss");
+        }
         for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << quote(header[i]);
         out << "\n";
         char text[64];
@@ -190,12 +241,26 @@ private:
                 cells.push_back(std::to_string(c.n));
             }
             cells.push_back(std::to_string(r.runs_finished));
+            if (select) {
+                for (const auto& c : r.selected) cells.push_back(c.n ? raw(c.mean) : "");
+                cells.push_back(r.selected_run ? std::to_string(r.selected_run->seed) : "");
+                char loss[64];
+                std::snprintf(loss, sizeof loss, "%.17g", r.selected_loss);
+                cells.push_back(r.selected_run ? loss : "");
+            }
             for (size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << quote(cells[i]);
             out << "\n";
         }
         for (const auto& p : t_.published) {
             out << quote(p.label);
             for (size_t i = 1; i < row_keys_.size(); ++i) out << ",";
+            if (select) {
+                for (size_t i = 0; i < columns_.size(); ++i) out << ",,,";
+                out << ",";
+                for (const auto& v : p.values) out << "," << (v ? raw(*v / t_.scale) : "");
+                out << ",,\n";
+                continue;
+            }
             for (const auto& v : p.values) out << "," << (v ? raw(*v / t_.scale) : "") << ",,";
             out << ",\n";
         }
@@ -235,7 +300,8 @@ TableFormat parse_table_format(const std::string& name) {
 }
 
 std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& runs,
-                         const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format) {
+                         const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format,
+                         const std::vector<std::pair<std::string, double>>& final_losses) {
     std::vector<ColumnSpec> columns;
     for (const auto& c : table.columns) columns.push_back(parse_column(c, table));
 
@@ -248,6 +314,7 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
         for (const auto& k : table.rows) labels.push_back(row_value(run, k));
         auto [it, inserted] = row_of_labels.emplace(labels, rows.size());
         if (inserted) rows.push_back({labels, {}, 0});
+        rows[it->second].runs.push_back(&run);
         row_of_key[run.key] = it->second;
     }
     // Values per row and column; a run counts as finished when it has any metric.
@@ -257,16 +324,17 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
         auto row = row_of_key.find(key);
         if (row == row_of_key.end()) continue;
         if (!counted[key]) counted[key] = true, ++rows[row->second].runs_finished;
-        for (size_t j = 0; j < columns.size(); ++j) {
-            const auto& c = columns[j];
-            if (m.metric == c.metric && m.name == c.name && (c.representation.empty() || c.representation == m.representation))
-                values[row->second][j].push_back(m.value);
-        }
+        for (size_t j = 0; j < columns.size(); ++j)
+            if (column_matches(columns[j], m)) values[row->second][j].push_back(m.value);
     }
     check_unambiguous(columns, metrics);
     for (size_t i = 0; i < rows.size(); ++i)
         for (size_t j = 0; j < columns.size(); ++j) rows[i].cells.push_back(aggregate(values[i][j]));
-    rank_columns(rows, columns);
+    rank_columns(rows, columns, &Row::cells);
+    if (!table.select.empty()) {
+        select_runs(rows, columns, metrics, final_losses);
+        rank_columns(rows, columns, &Row::selected);
+    }
     return Writer(table, format, table.rows, columns).render(rows);
 }
 
