@@ -26,11 +26,13 @@ constexpr int kExitInterrupted = 130;
 
 constexpr const char* kDefaultDatabase = "results/mvrl.sqlite";
 
-// Parses a subcommand's options, with its FILE positional when `file_option` is given. Returns an
-// exit code when the command should stop here: usage error (printed), or --help (printed).
+// Parses a subcommand's options, with its FILE positional when `file_option` is given (a usage
+// error when missing, unless !file_required). Returns an exit code when the command should stop
+// here: usage error (printed), or --help (printed).
 std::optional<int> parse_command_options(const char* command, const std::vector<std::string>& args,
                                          const boost::program_options::options_description& options,
-                                         boost::program_options::variables_map& vm, const char* file_option = nullptr);
+                                         boost::program_options::variables_map& vm, const char* file_option = nullptr,
+                                         bool file_required = true);
 
 // The plugins of the search path (--plugin-path, MVRL_PLUGIN_PATH, beside the executable).
 host::PluginRegistry load_registry(const GlobalOptions& global);
@@ -40,5 +42,6 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
 int run_worker_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_runs_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_table_command(const std::vector<std::string>& args, const GlobalOptions& global);
+int run_evaluate_command(const std::vector<std::string>& args, const GlobalOptions& global);
 
 }  // namespace mvrl::cli

@@ -35,7 +35,8 @@ const std::vector<Command>& commands() {
         {"runs", "list runs in a store, filtered by experiment or status", run_runs_command, nullptr},
         {"table", "render an experiment's [[table]] from the store as markdown, latex or csv", run_table_command, nullptr},
         {"worker", "claim and execute queued runs of a sweep (started by sweep)", run_worker_command, nullptr},
-        {"evaluate", "run a metric on a finished run's stored representations", {}, "issue 6"},
+        {"evaluate", "score finished runs' stored representations with a metric; adds metric rows", run_evaluate_command,
+         nullptr},
         {"merge", "fold SQLite shards (e.g. from Slurm array tasks) into one store", {}, "issue 4"},
     };
     return table;
@@ -55,6 +56,7 @@ void print_usage(const po::options_description& global) {
                  "  mvrl-run sweep experiments/ablation.toml --jobs 2\n"
                  "  mvrl-run sweep experiments/ablation.toml --set experiment.seeds=[0] --dry-run\n"
                  "  mvrl-run table experiments/ablation.toml --format latex\n"
+                 "  mvrl-run evaluate experiments/ablation.toml --metric linear-probe --representation c\n"
                  "  mvrl-run runs --status failed\n";
 }
 

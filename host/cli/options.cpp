@@ -11,7 +11,7 @@ using host::PluginRegistry;
 
 std::optional<int> parse_command_options(const char* command, const std::vector<std::string>& args,
                                          const po::options_description& options, po::variables_map& vm,
-                                         const char* file_option) {
+                                         const char* file_option, bool file_required) {
     po::positional_options_description positional;
     if (file_option) positional.add(file_option, 1);
     try {
@@ -21,7 +21,7 @@ std::optional<int> parse_command_options(const char* command, const std::vector<
         std::cerr << "mvrl-run " << command << ": " << e.what() << "\n" << options;
         return kExitUsage;
     }
-    if (vm.count("help") || (file_option && !vm.count(file_option))) {
+    if (vm.count("help") || (file_option && file_required && !vm.count(file_option))) {
         std::cout << options;
         return vm.count("help") ? kExitOk : kExitUsage;
     }

@@ -8,6 +8,7 @@
 
 #include "registry/plugin_registry.hpp"
 #include "runner/run_executor.hpp"
+#include "runner/stored_evaluation.hpp"
 #include "runner/worker.hpp"
 
 int main(int argc, char** argv) {
@@ -21,7 +22,14 @@ int main(int argc, char** argv) {
         ("sweep", po::value<int64_t>(), "the sweep whose queued runs to execute")
         ("name", po::value<std::string>()->default_value("w"), "worker name shown in the store")
         ("threads", po::value<int>()->default_value(0), "intra-op threads per run (0: all cores)")
-        ("check-device", po::value<std::string>(), "only check that a device (auto, cpu, cuda, cuda:N) is usable");
+        ("check-device", po::value<std::string>(), "only check that a device (auto, cpu, cuda, cuda:N) is usable")
+        ("evaluate", "score stored representations of finished runs instead (started by mvrl-run evaluate)")
+        ("run", po::value<std::vector<int64_t>>()->composing(), "evaluate: a run id (repeatable)")
+        ("metric", po::value<std::string>(), "evaluate: the metric plugin")
+        ("representation", po::value<std::string>(), "evaluate: the stored representation")
+        ("label", po::value<std::string>()->default_value("label"), "evaluate: the stored label tensor")
+        ("params", po::value<std::string>()->default_value("{}"), "evaluate: the metric's parameters (JSON)")
+        ("device", po::value<std::string>()->default_value("auto"), "evaluate: auto, cpu, cuda or cuda:N");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
@@ -39,13 +47,34 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    PluginRegistry registry;
+    auto load_plugins = [&] {
+        auto paths = vm.count("plugin-path") ? vm["plugin-path"].as<std::vector<std::string>>() : std::vector<std::string>{};
+        registry.load(plugin_search_path(paths, std::getenv("MVRL_PLUGIN_PATH"), boost::dll::program_location().string()));
+    };
+    if (vm.count("evaluate") && vm.count("run") && vm.count("metric") && vm.count("representation")) {
+        load_plugins();
+        StoredEvaluation e;
+        e.db = vm["db"].as<std::string>();
+        e.run_ids = vm["run"].as<std::vector<int64_t>>();
+        e.metric = vm["metric"].as<std::string>();
+        e.representation = vm["representation"].as<std::string>();
+        e.label = vm["label"].as<std::string>();
+        e.params_json = vm["params"].as<std::string>();
+        e.device = vm["device"].as<std::string>();
+        e.threads = vm["threads"].as<int>();
+        try {
+            return evaluate_stored_runs(e, registry);
+        } catch (const std::exception& ex) {
+            std::cerr << "mvrl-run evaluate: " << ex.what() << "\n";
+            return 1;
+        }
+    }
     if (vm.count("help") || !vm.count("sweep")) {
         std::cout << options;
         return vm.count("help") ? 0 : 2;
     }
-    PluginRegistry registry;
-    auto paths = vm.count("plugin-path") ? vm["plugin-path"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    registry.load(plugin_search_path(paths, std::getenv("MVRL_PLUGIN_PATH"), boost::dll::program_location().string()));
+    load_plugins();
     WorkerOptions w;
     w.db = vm["db"].as<std::string>();
     w.sweep_id = vm["sweep"].as<int64_t>();

@@ -1,6 +1,7 @@
 // host/runner — the host-owned loop of one run: load the dataset onto the device, train the model
 // stage by stage on seeded shuffled batches, stop on NaN/Inf, record curves, then encode the whole
-// dataset and evaluate every [[evaluate]].
+// dataset, keep the representations beside the store (stored_representations.hpp) and evaluate
+// every [[evaluate]].
 #pragma once
 
 #include <atomic>

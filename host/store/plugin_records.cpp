@@ -16,6 +16,11 @@ std::string file_sha256(const std::filesystem::path& path) {
 
 }  // namespace
 
+PluginRecord record_of(const Plugin& p) {
+    return {p.name, kind_name(p.kind), p.version, std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor),
+            p.path.string(), file_sha256(p.path), p.torch_version, p.params_schema_json};
+}
+
 std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry) {
     std::set<std::string> names;
     for (const auto& r : runs) {
@@ -25,11 +30,7 @@ std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>&
     }
     std::vector<PluginRecord> records;
     for (const auto& name : names) {
-        const Plugin* p = registry.find(name);
-        if (!p) continue;
-        records.push_back({p->name, kind_name(p->kind), p->version,
-                           std::to_string(p->abi_major) + "." + std::to_string(p->abi_minor), p->path.string(),
-                           file_sha256(p->path), p->torch_version, p->params_schema_json});
+        if (const Plugin* p = registry.find(name)) records.push_back(record_of(*p));
     }
     return records;
 }

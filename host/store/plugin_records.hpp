@@ -10,6 +10,7 @@
 
 namespace mvrl::host {
 
+PluginRecord record_of(const Plugin& plugin);
 std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry);
 
 // The reverse: a registry of described plugins from the store's records.

@@ -115,6 +115,12 @@ RunRow read_run_row(const Statement& s) {
     return r;
 }
 
+void insert_metrics(sqlite3* db, int64_t run_id, const std::vector<MetricValue>& metrics) {
+    Statement insert(db, "INSERT OR REPLACE INTO metrics(run_id, representation, metric, name, value) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& m : metrics)
+        insert.bind(1, run_id).bind(2, m.representation).bind(3, m.metric).bind(4, m.name).bind(5, m.value).run();
+}
+
 constexpr const char* kRunRowColumns =
     "r.id, r.sweep_id, r.key, r.experiment, r.variant, r.grid_point, r.seed, r.status, r.error, r.device, "
     "r.progress, r.started_at, r.finished_at, r.train_seconds, r.samples_per_second, r.worker_pid, r.worker_host";
@@ -348,6 +354,7 @@ std::optional<ClaimedRun> Store::claim_next_run(int64_t sweep_id, const std::str
         // A re-run starts clean: nothing of an interrupted attempt is mixed into its records.
         Statement(db_, "DELETE FROM metrics WHERE run_id = ?").bind(1, run.id).run();
         Statement(db_, "DELETE FROM curves WHERE run_id = ?").bind(1, run.id).run();
+        Statement(db_, "DELETE FROM artifacts WHERE run_id = ?").bind(1, run.id).run();
         claimed = std::move(run);
     });
     return claimed;
@@ -372,9 +379,7 @@ void Store::record_epoch(int64_t run_id, const std::string& stage, int epoch,
 
 void Store::finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& t) {
     with_transaction([&] {
-        Statement insert(db_, "INSERT OR REPLACE INTO metrics(run_id, representation, metric, name, value) VALUES (?, ?, ?, ?, ?)");
-        for (const auto& m : metrics)
-            insert.bind(1, run_id).bind(2, m.representation).bind(3, m.metric).bind(4, m.name).bind(5, m.value).run();
+        insert_metrics(db_, run_id, metrics);
         Statement(db_, std::string("UPDATE runs SET status = 'finished', error = NULL, progress = NULL, finished_at = ") + kNow +
                            ", train_seconds = ?, eval_seconds = ?, samples_per_second = ?, final_loss = ?, "
                            "peak_memory_bytes = ?, device = ? WHERE id = ?")
@@ -389,6 +394,14 @@ void Store::fail_run(int64_t run_id, const std::string& error) {
         Statement(db_, std::string("UPDATE runs SET status = 'failed', error = ?, progress = NULL, finished_at = ") + kNow +
                            " WHERE id = ?")
             .bind(1, error).bind(2, run_id)
+            .run();
+    });
+}
+
+void Store::record_artifact(int64_t run_id, const ArtifactRecord& a) {
+    with_transaction([&] {
+        Statement(db_, "INSERT OR REPLACE INTO artifacts(run_id, name, path, bytes, sha256) VALUES (?, ?, ?, ?, ?)")
+            .bind(1, run_id).bind(2, a.name).bind(3, a.path).bind(4, a.bytes).bind(5, a.sha256)
             .run();
     });
 }
@@ -433,6 +446,40 @@ std::vector<std::pair<std::string, double>> Store::final_losses_of_keys(const st
     std::vector<std::pair<std::string, double>> out;
     while (s.step()) out.emplace_back(s.text(0), s.real(1));
     return out;
+}
+
+std::optional<RunRow> Store::find_run(const std::string& id_or_key) {
+    const bool numeric = !id_or_key.empty() && id_or_key.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric && id_or_key.size() < 18) {
+        Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE r.id = ?");
+        s.bind(1, int64_t(std::stoll(id_or_key)));
+        if (s.step()) return read_run_row(s);
+    }
+    if (id_or_key.size() < 6) return std::nullopt;
+    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE substr(r.key, 1, ?) = ? ORDER BY r.id LIMIT 2");
+    s.bind(1, int64_t(id_or_key.size())).bind(2, id_or_key);
+    if (!s.step()) return std::nullopt;
+    RunRow row = read_run_row(s);
+    if (s.step()) throw StoreError("run key prefix '" + id_or_key + "' matches several runs: give more of the key");
+    return row;
+}
+
+std::optional<ArtifactRecord> Store::artifact_of(int64_t run_id, const std::string& name) {
+    Statement s(db_, "SELECT name, path, coalesce(bytes, 0), coalesce(sha256, '') FROM artifacts WHERE run_id = ? AND name = ?");
+    s.bind(1, run_id).bind(2, name);
+    if (!s.step()) return std::nullopt;
+    return ArtifactRecord{s.text(0), s.text(1), s.integer(2), s.text(3)};
+}
+
+int Store::count_metric_rows(int64_t run_id, const std::string& representation, const std::string& metric) {
+    Statement s(db_, "SELECT count(*) FROM metrics WHERE run_id = ? AND representation = ? AND metric = ?");
+    s.bind(1, run_id).bind(2, representation).bind(3, metric);
+    s.step();
+    return int(s.integer(0));
+}
+
+void Store::record_metrics(int64_t run_id, const std::vector<MetricValue>& metrics) {
+    with_transaction([&] { insert_metrics(db_, run_id, metrics); });
 }
 
 }  // namespace mvrl::host

@@ -53,6 +53,14 @@ struct MetricValue {
     double value = 0;
 };
 
+// A file a run left beside the store (representations.pt), found again from the database. `path`
+// is relative to the database's folder, so a results folder can be moved or copied as a whole.
+struct ArtifactRecord {
+    std::string name, path;
+    int64_t bytes = 0;
+    std::string sha256;
+};
+
 struct RunTimings {
     double train_seconds = 0, eval_seconds = 0, samples_per_second = 0, final_loss = 0;
     int64_t peak_memory_bytes = 0;
@@ -118,6 +126,7 @@ public:
     void record_epoch(int64_t run_id, const std::string& stage, int epoch, const std::vector<std::pair<std::string, double>>& values);
     void finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& timings);
     void fail_run(int64_t run_id, const std::string& error);
+    void record_artifact(int64_t run_id, const ArtifactRecord& artifact);
     void interrupt_run(int64_t run_id, const std::string& reason);
 
     // ---- queries ----
@@ -126,6 +135,16 @@ public:
     std::vector<std::pair<std::string, MetricValue>> metrics_of_keys(const std::vector<std::string>& keys);
     // final training loss (runs.final_loss) of finished runs among `keys`: key -> loss
     std::vector<std::pair<std::string, double>> final_losses_of_keys(const std::vector<std::string>& keys);
+
+    // ---- mvrl-run evaluate ----
+    // The run with this id, else the run whose key starts with `id_or_key` (at least 6 characters);
+    // none when nothing matches. Throws StoreError when a key prefix matches several runs.
+    std::optional<RunRow> find_run(const std::string& id_or_key);
+    std::optional<ArtifactRecord> artifact_of(int64_t run_id, const std::string& name);
+    // How many metric rows the run has for this representation and metric.
+    int count_metric_rows(int64_t run_id, const std::string& representation, const std::string& metric);
+    // Adds (or replaces) metric rows of a finished run.
+    void record_metrics(int64_t run_id, const std::vector<MetricValue>& metrics);
 
     // Direct access for tests and benchmarks that build stores by hand.
     void execute(const std::string& sql);
