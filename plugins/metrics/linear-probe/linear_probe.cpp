@@ -14,6 +14,7 @@
 
 #include <mvrl/eval/classification_scores.hpp>
 #include <mvrl/eval/classification_split.hpp>
+#include <mvrl/eval/standardize.hpp>
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -39,12 +40,7 @@ public:
 
     mvrl::ScalarList evaluate(const mvrl::TensorMap& inputs) override {
         auto s = mvrl::eval::ClassificationSplit::from(inputs, p_, ctx_, name);
-        if (p_.get_bool("standardize")) {
-            torch::Tensor mean = s.x_train.mean(0, true), sd = s.x_train.std(0, /*unbiased=*/false, true);
-            sd = torch::where(sd > 0, sd, torch::ones_like(sd));  // a constant feature is only centred
-            s.x_train = ((s.x_train - mean) / sd).contiguous();
-            s.x_test = ((s.x_test - mean) / sd).contiguous();
-        }
+        if (p_.get_bool("standardize")) mvrl::eval::standardize_columns(s.x_train, s.x_test);
         auto predicted = train_and_predict(s.x_train, s.y_train, s.x_test);
         auto truth = mvrl::to_int64_vector(s.y_test);
         return {{"ACC", mvrl::eval::accuracy(truth, predicted)},
@@ -57,7 +53,7 @@ private:
     // -1 terminator.
     static std::vector<feature_node> nodes_of(const torch::Tensor& x) {
         const int64_t n = x.size(0), d = x.size(1), width = d + 2;
-        const double* data = x.data_ptr<double>();
+        const double* data = x.data_ptr<double>();  // contiguous: fresh from the split or standardize_columns
         std::vector<feature_node> nodes(size_t(n * width));
         for (int64_t i = 0; i < n; ++i) {
             for (int64_t j = 0; j < d; ++j) nodes[i * width + j] = {int(j + 1), data[i * d + j]};

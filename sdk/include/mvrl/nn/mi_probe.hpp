@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 
+#include "../eval/standardize.hpp"
 #include "../plugin.hpp"
 
 namespace mvrl::nn {
@@ -87,8 +88,8 @@ struct ProbeData {
         torch::Tensor train = order.slice(0, 0, n_train), test = n_test > 0 ? order.slice(0, n_train) : train;
         ProbeData d{x.index_select(0, train), y.index_select(0, train), x.index_select(0, test), y.index_select(0, test)};
         if (s.standardize) {
-            standardize(d.x_train, d.x_test);
-            standardize(d.y_train, d.y_test);
+            eval::standardize_columns(d.x_train, d.x_test);
+            eval::standardize_columns(d.y_train, d.y_test);
         }
         return d;
     }
@@ -99,13 +100,6 @@ private:
         torch::Tensor m = t.reshape({t.size(0), -1}).to(torch::kFloat32);
         if (!torch::isfinite(m).all().item<bool>()) throw ParamError(estimator + ": input '" + name + "' contains NaN or Inf");
         return m;
-    }
-    // With the training part's statistics; a constant dimension is only centred.
-    static void standardize(torch::Tensor& train, torch::Tensor& test) {
-        torch::Tensor mean = train.mean(0, true), sd = train.std(0, /*unbiased=*/false, true);
-        sd = torch::where(sd > 0, sd, torch::ones_like(sd));
-        train = (train - mean) / sd;
-        test = (test - mean) / sd;
     }
 };
 
