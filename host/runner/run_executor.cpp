@@ -229,7 +229,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         auto eval_start = Clock::now();
         TensorMap reps = encode_all(model, data, n, config["train"]["eval_batch_size"].get<int64_t>());
         // Kept for `mvrl-run evaluate` (stored_representations.hpp) before any metric can fail the run.
-        store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data, config["evaluate"]));
+        store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
         result.metrics = evaluate_all(run, registry, data, reps, ctx);
         result.timings.eval_seconds = seconds_since(eval_start);
         result.timings.peak_memory_bytes = peak_resident_bytes();

@@ -29,8 +29,8 @@ std::vector<MetricValue> evaluate_run(const StoredEvaluation& r, const RunRow& r
     const std::string which = "run " + std::to_string(run.id) + " (" + run.key.substr(0, 12) + ")";
     if (!stored.representations.count(r.representation))
         throw BadRequest(which + " has no stored representation '" + r.representation +
-                         "'; stored: " + names_of(stored.representations) + " (kept are the representations its [[evaluate]] "
-                         "entries use and every other of at most " + std::to_string(kMaxUnevaluatedWidth) + " values per sample)");
+                         "'; stored: " + names_of(stored.representations) + " (kept are those of at most " +
+                         std::to_string(kMaxStoredWidth) + " values per sample)");
     if (!stored.labels.count(r.label))
         throw BadRequest(which + " has no stored label '" + r.label + "'; stored: " + names_of(stored.labels));
     // As in a sweep: the metric's device, the run's seed; a plugin without torch reads host memory.

@@ -3,7 +3,6 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
-#include <set>
 
 #include "config/experiment.hpp"
 
@@ -27,13 +26,10 @@ TensorMap map_of(const c10::IValue& value, const std::string& what) {
 }  // namespace
 
 ArtifactRecord save_representations(const std::filesystem::path& database, const std::string& run_key, const TensorMap& reps,
-                                    const TensorMap& data, const json& evaluate) {
-    std::set<std::string> evaluated;
-    for (const auto& e : evaluate) evaluated.insert(e["representation"].get<std::string>());
+                                    const TensorMap& data) {
     TensorMap kept, labels;
     for (const auto& [name, t] : reps)
-        if (evaluated.count(name) || (t.dim() > 0 && t.size(0) > 0 && t.numel() / t.size(0) <= kMaxUnevaluatedWidth))
-            kept[name] = t;
+        if (t.dim() > 0 && t.size(0) > 0 && t.numel() / t.size(0) <= kMaxStoredWidth) kept[name] = t;
     static const std::regex view_name("view[0-9]+");
     for (const auto& [name, t] : data)
         if (!std::regex_match(name, view_name)) labels[name] = t;

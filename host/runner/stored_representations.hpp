@@ -5,10 +5,11 @@
 // records it in the store's `artifacts` table (name "representations", path relative to the
 // database folder, bytes, SHA-256). The file is torch::pickle_save of a dict
 //   {"representations": {name: N × ... tensor}, "labels": {name: N tensor}}
-// on the CPU — `torch.load(path)` reads it in Python too. Kept: every representation an
-// [[evaluate]] entry of the run names, and every other one of at most kMaxUnevaluatedWidth values
-// per sample (codes and latents; not raw views, which can be hundreds of MB per run). "labels" are
-// every dataset tensor but the views: "label", "split", "present" and any further label.
+// on the CPU — `torch.load(path)` reads it in Python too. Kept: every representation of at most
+// kMaxStoredWidth values per sample — codes and latents, whatever the [[evaluate]] entries use —
+// but not wide ones such as the raw model's pixels, which would cost hundreds of MB per run and
+// need no training to compute again. "labels" are every dataset tensor but the views: "label",
+// "split", "present" and any further label.
 #pragma once
 
 #include <filesystem>
@@ -20,15 +21,15 @@
 
 namespace mvrl::host {
 
-constexpr int64_t kMaxUnevaluatedWidth = 1024;
+constexpr int64_t kMaxStoredWidth = 1024;
 
 struct StoredRepresentations {
     TensorMap representations, labels;
 };
 
-// Writes the file and returns its record; `evaluate` is the run's config["evaluate"].
+// Writes the file and returns its record.
 ArtifactRecord save_representations(const std::filesystem::path& database, const std::string& run_key, const TensorMap& reps,
-                                    const TensorMap& data, const json& evaluate);
+                                    const TensorMap& data);
 
 // Reads a recorded file back; throws std::runtime_error when it is missing or its SHA-256 differs.
 StoredRepresentations load_representations(const std::filesystem::path& database, const ArtifactRecord& record);

@@ -40,7 +40,7 @@ expect_eq "$(q "select count(*) from metrics where metric = 'kmeans'")" 8 "repla
 
 # Bad requests.
 out=$(evaluate --sweep 1 --metric kmeans --representation zz 2>&1) && fail "unknown representation accepted: $out"
-expect_match "$out" "mvrl-run evaluate: run 1 \([0-9a-f]{12}\) has no stored representation 'zz'; stored: concat, z, z0, z1 \(kept are" "unknown representation"
+expect_match "$out" "mvrl-run evaluate: run 1 \([0-9a-f]{12}\) has no stored representation 'zz'; stored: concat, z, z0, z1 \(kept are those of at most 1024 values per sample\)" "unknown representation"
 out=$(evaluate --sweep 1 --metric kmeans --representation z --label digit --replace 2>&1) && fail "unknown label accepted: $out"
 expect_match "$out" "has no stored label 'digit'; stored: factor_shared, .*, label" "unknown label"
 out=$(evaluate --run 99 --metric kmeans --representation z 2>&1) && fail "unknown run accepted: $out"
@@ -57,4 +57,11 @@ rm "$WORK/results/$(q "select path from artifacts where run_id = 2")"
 out=$(evaluate --run 2 --metric kmeans --representation z --replace 2>&1) && fail "missing file accepted: $out"
 expect_match "$out" "representations.pt are missing" "missing file"
 expect_eq "$(q "select count(*) from metrics where metric = 'kmeans'")" 8 "failed requests wrote nothing"
+
+# Wide representations (here the raw model's 2 × 600 concatenated pixels) are not kept.
+out=$(sweep "$exp" --set model.plugin=raw --set 'model.params={}' --set dataset.params.view_dim=600 --set experiment.name=wide 2>&1) ||
+  fail "raw sweep failed: $out"
+out=$(evaluate --sweep 2 --metric kmeans --representation concat 2>&1) && fail "wide representation was kept: $out"
+expect_match "$out" "has no stored representation 'concat'; stored: view0, view1 \\(kept are those of at most 1024" "wide ones not kept"
+out=$(evaluate --sweep 2 --metric kmeans --representation view1 2>&1) || fail "evaluate of a narrow raw view failed: $out"
 echo "ok"
