@@ -15,8 +15,7 @@
 
 #include <cmath>
 
-#include "runner/plugin_handles.hpp"
-#include "support/built_plugins.hpp"
+#include "support/plugin_values.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
@@ -40,12 +39,7 @@ Gaussians correlated(double rho, int64_t n = kSamples, int64_t d = kDims, uint64
 
 std::map<std::string, double> estimate(const std::string& plugin, const TensorMap& inputs, const std::string& params) {
     torch::set_num_threads(1);
-    HostContext ctx("cpu", 0);
-    std::map<std::string, double> out;
-    for (const auto& [name, value] :
-         estimate_mutual_information(built_plugins().require(plugin, MVRL_KIND_ESTIMATOR), params, inputs, ctx))
-        out[name] = value;
-    return out;
+    return estimator_values(plugin, inputs, params);
 }
 
 // The estimate at each of kRhos, printed beside the truth.

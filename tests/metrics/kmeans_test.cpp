@@ -4,9 +4,8 @@
 
 #include <mvrl/eval/clustering_scores.hpp>
 
-#include "runner/plugin_handles.hpp"
-#include "support/built_plugins.hpp"
 #include "support/fixtures.hpp"
+#include "support/plugin_values.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
@@ -15,12 +14,7 @@ namespace {
 
 std::map<std::string, double> run_kmeans(const torch::Tensor& x, const torch::Tensor& y, const std::string& params,
                                          uint64_t seed) {
-    HostContext ctx("cpu", seed);
-    std::map<std::string, double> out;
-    for (const auto& [name, value] :
-         evaluate_metric(built_plugins().require("kmeans", MVRL_KIND_METRIC), params, {{"representation", x}, {"label", y}}, ctx))
-        out[name] = value;
-    return out;
+    return metric_values("kmeans", {{"representation", x}, {"label", y}}, params, seed);
 }
 
 std::string error_of(const torch::Tensor& x, const torch::Tensor& y, const std::string& params = "{}") {

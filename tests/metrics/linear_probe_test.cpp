@@ -3,9 +3,8 @@
 // plugin ABI.
 #include <gtest/gtest.h>
 
-#include "runner/plugin_handles.hpp"
-#include "support/built_plugins.hpp"
 #include "support/fixtures.hpp"
+#include "support/plugin_values.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
@@ -13,23 +12,11 @@ using namespace mvrl::host;
 namespace {
 
 std::map<std::string, double> run_probe(const TensorMap& inputs, const std::string& params = "{}") {
-    HostContext ctx("cpu", 0);
-    std::map<std::string, double> out;
-    for (const auto& [name, value] :
-         evaluate_metric(built_plugins().require("linear-probe", MVRL_KIND_METRIC), params, inputs, ctx))
-        out[name] = value;
-    return out;
-}
-
-torch::Tensor matrix(const json& rows) {
-    auto values = rows.get<std::vector<std::vector<double>>>();
-    torch::Tensor x = torch::empty({int64_t(values.size()), int64_t(values[0].size())}, torch::kFloat64);
-    for (size_t i = 0; i < values.size(); ++i) x[i] = torch::tensor(values[i], torch::kFloat64);
-    return x;
+    return metric_values("linear-probe", inputs, params);
 }
 
 TensorMap inputs_of(const json& f, bool with_split = true) {
-    TensorMap inputs{{"representation", matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
+    TensorMap inputs{{"representation", fixture_matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
     if (with_split) inputs["split"] = torch::tensor(f["split"].get<std::vector<int64_t>>());
     return inputs;
 }

@@ -4,9 +4,8 @@
 
 #include <mvrl/eval/classification_scores.hpp>
 
-#include "runner/plugin_handles.hpp"
-#include "support/built_plugins.hpp"
 #include "support/fixtures.hpp"
+#include "support/plugin_values.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
@@ -14,18 +13,7 @@ using namespace mvrl::host;
 namespace {
 
 std::map<std::string, double> run_svc(const TensorMap& inputs, const std::string& params = "{}") {
-    HostContext ctx("cpu", 0);
-    std::map<std::string, double> out;
-    for (const auto& [name, value] : evaluate_metric(built_plugins().require("svc", MVRL_KIND_METRIC), params, inputs, ctx))
-        out[name] = value;
-    return out;
-}
-
-torch::Tensor matrix(const json& rows) {
-    auto values = rows.get<std::vector<std::vector<double>>>();
-    torch::Tensor x = torch::empty({int64_t(values.size()), int64_t(values[0].size())}, torch::kFloat64);
-    for (size_t i = 0; i < values.size(); ++i) x[i] = torch::tensor(values[i], torch::kFloat64);
-    return x;
+    return metric_values("svc", inputs, params);
 }
 
 }  // namespace
@@ -40,7 +28,7 @@ TEST(ClassificationScores, MacroF1AndAccuracyEqualScikitLearn) {
 
 TEST(SvcMetric, WithinOneHundredthOfScikitLearnOnTheSameSplit) {
     for (const auto& f : fixture("classification.json")["svc"]) {
-        auto scores = run_svc({{"representation", matrix(f["x"]).to(torch::kFloat32)},
+        auto scores = run_svc({{"representation", fixture_matrix(f["x"]).to(torch::kFloat32)},
                                {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())},
                                {"split", torch::tensor(f["split"].get<std::vector<int64_t>>())}});
         std::cout << f["name"].get<std::string>() << ": ACC " << scores["ACC"] << " (sklearn " << f["ACC"].get<double>()
@@ -53,7 +41,7 @@ TEST(SvcMetric, WithinOneHundredthOfScikitLearnOnTheSameSplit) {
 
 TEST(SvcMetric, OwnStratifiedSplitIsSeededAndHoldsOutAFifthOfEachClass) {
     const auto& f = fixture("classification.json")["svc"][0];
-    TensorMap inputs{{"representation", matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
+    TensorMap inputs{{"representation", fixture_matrix(f["x"])}, {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())}};
     auto first = run_svc(inputs), again = run_svc(inputs);
     EXPECT_EQ(first, again);
     EXPECT_EQ(first["n_test"], 120);  // 4 classes of 150: 30 each
