@@ -1,6 +1,7 @@
 // raw: the no-learning baseline. No training stage; the representations are the views themselves,
-// flattened: "view0".."view{V-1}" and "concat" (all views side by side). Every table can show what
-// a learned representation adds over the data it came from.
+// flattened: "view0".."view{V-1}" and "concat" (all views side by side), also named "z" — the name
+// every model gives its main representation, so one [[evaluate]] entry scores a model and this
+// baseline alike. Every table can show what a learned representation adds over the data.
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -8,8 +9,8 @@ namespace {
 class Raw : public mvrl::Model {
 public:
     static constexpr const char* name = "raw";
-    static constexpr const char* version = "1.0.0";
-    static constexpr const char* description = "Baseline without learning: the flattened views (view<v>, concat)";
+    static constexpr const char* version = "1.1.0";
+    static constexpr const char* description = "Baseline without learning: the flattened views (view<v>, concat = z)";
 
     static mvrl::ParamSchema schema() { return mvrl::ParamSchema(); }
 
@@ -32,6 +33,7 @@ public:
             out[key] = flat.back();
         }
         out["concat"] = torch::cat(flat, 1);
+        out["z"] = out["concat"];
         return out;
     }
 
