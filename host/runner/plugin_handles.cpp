@@ -74,6 +74,14 @@ void ModelHandle::load(const std::string& path) {
     check_call(plugin_.model()->load(handle_, path.c_str(), err_.get()), err_, plugin_, "load");
 }
 
+TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
+                        const torch::Tensor& label, const torch::Tensor& split) {
+    auto place = [&](const torch::Tensor& t) { return plugin.torch_version.empty() ? t.cpu().contiguous() : t.to(device); };
+    TensorMap inputs{{"representation", place(representation)}, {"label", place(label)}};
+    if (split.defined()) inputs["split"] = place(split);
+    return inputs;
+}
+
 ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,
                            const HostContext& ctx) {
     LentTensors lent(inputs);

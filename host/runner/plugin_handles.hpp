@@ -62,6 +62,10 @@ private:
     ErrorBuffer err_;
 };
 
+// A metric's inputs "representation", "label" and (when defined) "split": on `device` for a torch
+// plugin, in contiguous host memory for a plugin without torch, which can only read that.
+TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
+                        const torch::Tensor& label, const torch::Tensor& split = {});
 ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,
                            const HostContext& ctx);
 ScalarList estimate_mutual_information(const Plugin& plugin, const std::string& params_json,

@@ -184,10 +184,9 @@ std::vector<MetricValue> evaluate_all(const ClaimedRun& run, const PluginRegistr
         if (!data.count(label))
             throw RunStopped{RunOutcome::Failed, "[[evaluate]] asks for label '" + label + "', the dataset gives: " + names_of(data)};
         const Plugin& plugin = registry.require(metric, MVRL_KIND_METRIC);
-        // A plugin without torch can only read host memory.
-        auto place = [&](const torch::Tensor& t) { return plugin.torch_version.empty() ? t.cpu().contiguous() : t; };
-        TensorMap inputs{{"representation", place(reps.at(rep))}, {"label", place(data.at(label))}};
-        if (data.count("split")) inputs["split"] = place(data.at("split"));
+        const torch::Tensor& rep_tensor = reps.at(rep);
+        TensorMap inputs = metric_inputs(plugin, rep_tensor.device(), rep_tensor, data.at(label),
+                                         data.count("split") ? data.at("split") : torch::Tensor());
         for (const auto& [name, value] : evaluate_metric(plugin, spec["params"].dump(), inputs, ctx))
             values.push_back({rep, metric, name, value});
     }

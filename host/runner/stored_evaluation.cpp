@@ -33,11 +33,9 @@ std::vector<MetricValue> evaluate_run(const StoredEvaluation& r, const RunRow& r
                          std::to_string(kMaxStoredWidth) + " values per sample)");
     if (!stored.labels.count(r.label))
         throw BadRequest(which + " has no stored label '" + r.label + "'; stored: " + names_of(stored.labels));
-    // As in a sweep: the metric's device, the run's seed; a plugin without torch reads host memory.
-    torch::Device target = plugin.torch_version.empty() ? torch::Device(torch::kCPU) : torch::Device(device);
-    TensorMap inputs{{"representation", stored.representations.at(r.representation).to(target)},
-                     {"label", stored.labels.at(r.label).to(target)}};
-    if (stored.labels.count("split")) inputs["split"] = stored.labels.at("split").to(target);
+    // As in a sweep: the run's seed, and the split when the dataset gave one.
+    TensorMap inputs = metric_inputs(plugin, torch::Device(device), stored.representations.at(r.representation),
+                                     stored.labels.at(r.label), stored.labels.count("split") ? stored.labels.at("split") : torch::Tensor());
     HostContext ctx(device, uint64_t(run.seed), torch::get_num_threads());
     std::vector<MetricValue> values;
     for (const auto& [name, value] : evaluate_metric(plugin, r.params_json, inputs, ctx))
