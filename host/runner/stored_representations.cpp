@@ -1,5 +1,7 @@
 #include "stored_representations.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -42,12 +44,18 @@ ArtifactRecord save_representations(const std::filesystem::path& database, const
     ArtifactRecord record{"representations", "artifacts/" + run_key + "/representations.pt", int64_t(bytes.size()),
                           sha256_hex(std::string(bytes.begin(), bytes.end()))};
     const std::filesystem::path path = database.parent_path() / record.path;
+    // Written beside and renamed into place: a reader never sees half a file.
+    const std::filesystem::path partial = path.string() + ".partial." + std::to_string(getpid());
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), std::streamsize(bytes.size()));
     out.close();
-    if (ec || !out) throw std::runtime_error("cannot write the run's representations to " + path.string());
+    if (!ec && out) std::filesystem::rename(partial, path, ec);
+    if (ec || !out) {
+        std::filesystem::remove(partial, ec);
+        throw std::runtime_error("cannot write the run's representations to " + path.string());
+    }
     return record;
 }
 
