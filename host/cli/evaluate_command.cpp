@@ -106,8 +106,9 @@ int run_evaluate_command(const std::vector<std::string>& args, const GlobalOptio
             if (!store.artifact_of(r.id, "representations"))
                 throw UsageError(describe(r) + " has no stored representations (it was recorded by an mvrl that did not "
                                  "keep them): run it again in a fresh store to score it");
-            if (!vm.count("replace") && store.count_metric_rows(r.id, representation, metric) > 0)
-                throw UsageError(describe(r) + " already has " + representation + "/" + metric +
+            const std::string row_metric = metric_row_name(metric, vm["label"].as<std::string>());
+            if (!vm.count("replace") && store.count_metric_rows(r.id, representation, row_metric) > 0)
+                throw UsageError(describe(r) + " already has " + representation + "/" + row_metric +
                                  " rows: --replace overwrites them");
             worker_args.insert(worker_args.end(), {"--run", std::to_string(r.id)});
         }

@@ -188,7 +188,7 @@ std::vector<MetricValue> evaluate_all(const ClaimedRun& run, const PluginRegistr
         TensorMap inputs = metric_inputs(plugin, rep_tensor.device(), rep_tensor, data.at(label),
                                          data.count("split") ? data.at("split") : torch::Tensor());
         for (const auto& [name, value] : evaluate_metric(plugin, spec["params"].dump(), inputs, ctx))
-            values.push_back({rep, metric, name, value});
+            values.push_back({rep, metric_row_name(metric, label), name, value});
     }
     return values;
 }

@@ -39,7 +39,7 @@ std::vector<MetricValue> evaluate_run(const StoredEvaluation& r, const RunRow& r
     HostContext ctx(device, uint64_t(run.seed), torch::get_num_threads());
     std::vector<MetricValue> values;
     for (const auto& [name, value] : evaluate_metric(plugin, r.params_json, inputs, ctx))
-        values.push_back({r.representation, r.metric, name, value});
+        values.push_back({r.representation, metric_row_name(r.metric, r.label), name, value});
     return values;
 }
 

@@ -28,6 +28,7 @@ public:
     Statement& bind(int i, int64_t v) { return check(sqlite3_bind_int64(stmt_, i, v), i); }
     Statement& bind(int i, int v) { return bind(i, int64_t(v)); }
     Statement& bind(int i, double v) { return check(sqlite3_bind_double(stmt_, i, v), i); }
+    Statement& bind(int i, const std::optional<double>& v) { return v ? bind(i, *v) : check(sqlite3_bind_null(stmt_, i), i); }
     Statement& bind(int i, const std::string& v) {
         return check(sqlite3_bind_text(stmt_, i, v.c_str(), int(v.size()), SQLITE_TRANSIENT), i);
     }

@@ -53,6 +53,12 @@ struct MetricValue {
     double value = 0;
 };
 
+// The metric column of a metric row: the metric's name, with "@label" when it scored a label other
+// than the dataset's "label" (IDMVAE's z→digit and z→quadrant are two rows, not one overwritten).
+inline std::string metric_row_name(const std::string& metric, const std::string& label) {
+    return label == "label" ? metric : metric + "@" + label;
+}
+
 // A file a run left beside the store (representations.pt), found again from the database. `path`
 // is relative to the database's folder, so a results folder can be moved or copied as a whole.
 struct ArtifactRecord {
@@ -62,7 +68,8 @@ struct ArtifactRecord {
 };
 
 struct RunTimings {
-    double train_seconds = 0, eval_seconds = 0, samples_per_second = 0, final_loss = 0;
+    double train_seconds = 0, eval_seconds = 0, samples_per_second = 0;
+    std::optional<double> final_loss;  // none for a model without training (stored NULL: nothing to select by)
     int64_t peak_memory_bytes = 0;
     std::string device;
 };

@@ -142,12 +142,14 @@ TEST(TableReport, SelectMinLossReportsEachRowsLowestLossRunBesideTheMean) {
 }
 
 TEST(TableReport, SelectWithoutFinalLossesLeavesTheSelectedColumnsEmpty) {
-    Fixture f(SELECT_TOML);  // final_loss 0 for every run: the first planned run of each row wins the tie
+    Fixture f(SELECT_TOML);  // no final loss recorded, as for a model without training (raw)
     std::vector<std::string> keys;
     for (const auto& r : f.runs) keys.push_back(r.key);
     auto metrics = Store::open_existing(f.db).metrics_of_keys(keys);
     std::string none = render_table(f.experiment.tables.at(0), f.runs, metrics, TableFormat::Markdown, {});
     EXPECT_NE(none.find("| baseline | <u>51.0 ± 1.0</u> | **42.0 ± 2.0** | 3 | – | – |  |"), std::string::npos) << none;
-    std::string ties = f.render(TableFormat::Markdown);
+    EXPECT_EQ(f.render(TableFormat::Markdown), none) << "a NULL final_loss must not be selected as if it were 0";
+    Fixture tied(SELECT_TOML, [](int, int64_t) { return 0.0; });  // equal losses: the first planned run wins
+    std::string ties = tied.render(TableFormat::Markdown);
     EXPECT_NE(ties.find("| baseline | <u>51.0 ± 1.0</u> | **42.0 ± 2.0** | 3 | <u>50.0</u> | **40.0** | 0 |"), std::string::npos) << ties;
 }
