@@ -38,14 +38,22 @@ Posterior split_posterior(const torch::Tensor& both, int64_t dim) {
     return {halves[0], halves[1]};
 }
 
+// The encoders' latent map, channels × side/2^(L-1) × side/2^(L-1), and its flat size.
+struct LatentMap {
+    LatentMap(const ConvAutoencoderOptions& o, int64_t side)
+        : shape{o.latent_channels(), side / mvrl::nn::downsampling(o), side / mvrl::nn::downsampling(o)} {}
+    int64_t size() const { return shape[0] * shape[1] * shape[2]; }
+    // A batch of flat codes (from the Linear before a decoder) as latent maps.
+    torch::Tensor of(const torch::Tensor& flat) const { return flat.view({flat.size(0), shape[0], shape[1], shape[2]}); }
+    std::vector<int64_t> shape;
+};
+
 // Stage I network: E_c shared by all views, one decoder per view.
 struct ConsistentVaeImpl : torch::nn::Module {
-    ConsistentVaeImpl(const ConvAutoencoderOptions& o, int64_t views, int64_t side, int64_t c_dim) : c_dim(c_dim) {
-        latent_shape = {o.latent_channels(), side / mvrl::nn::downsampling(o), side / mvrl::nn::downsampling(o)};
-        const int64_t latent = latent_shape[0] * latent_shape[1] * latent_shape[2];
+    ConsistentVaeImpl(const ConvAutoencoderOptions& o, int64_t views, int64_t side, int64_t c_dim) : c_dim(c_dim), latent(o, side) {
         encoder = register_module("encoder", mvrl::nn::ConvEncoder(o));
-        to_posterior = register_module("to_posterior", torch::nn::Linear(views * latent, 2 * c_dim));
-        to_decoder_input = register_module("to_decoder_input", torch::nn::Linear(c_dim, latent));
+        to_posterior = register_module("to_posterior", torch::nn::Linear(views * latent.size(), 2 * c_dim));
+        to_decoder_input = register_module("to_decoder_input", torch::nn::Linear(c_dim, latent.size()));
         for (int64_t v = 0; v < views; ++v) decoders.push_back(register_module("decoder" + std::to_string(v), mvrl::nn::ConvDecoder(o)));
     }
 
@@ -56,14 +64,10 @@ struct ConsistentVaeImpl : torch::nn::Module {
         return split_posterior(to_posterior->forward(torch::cat(latents, 1)), c_dim);
     }
 
-    torch::Tensor decode(size_t view, const torch::Tensor& c) {
-        std::vector<int64_t> shape{c.size(0)};
-        shape.insert(shape.end(), latent_shape.begin(), latent_shape.end());
-        return decoders[view]->forward(to_decoder_input->forward(c).view(shape));
-    }
+    torch::Tensor decode(size_t view, const torch::Tensor& c) { return decoders[view]->forward(latent.of(to_decoder_input->forward(c))); }
 
     int64_t c_dim;
-    std::vector<int64_t> latent_shape;
+    LatentMap latent;
     mvrl::nn::ConvEncoder encoder{nullptr};
     torch::nn::Linear to_posterior{nullptr}, to_decoder_input{nullptr};
     std::vector<mvrl::nn::ConvDecoder> decoders;
@@ -73,25 +77,19 @@ TORCH_MODULE(ConsistentVae);
 // Stage II network for one view: g(s_i | x_i) and the decoder of [c, s_i] (of s_i alone when
 // there is no c: the "only stage II" ablation).
 struct SpecificVaeImpl : torch::nn::Module {
-    SpecificVaeImpl(const ConvAutoencoderOptions& o, int64_t side, int64_t s_dim, int64_t c_dim) : s_dim(s_dim) {
-        latent_shape = {o.latent_channels(), side / mvrl::nn::downsampling(o), side / mvrl::nn::downsampling(o)};
-        const int64_t latent = latent_shape[0] * latent_shape[1] * latent_shape[2];
+    SpecificVaeImpl(const ConvAutoencoderOptions& o, int64_t side, int64_t s_dim, int64_t c_dim) : s_dim(s_dim), latent(o, side) {
         encoder = register_module("encoder", mvrl::nn::ConvEncoder(o));
-        to_posterior = register_module("to_posterior", torch::nn::Linear(latent, 2 * s_dim));
-        to_decoder_input = register_module("to_decoder_input", torch::nn::Linear(s_dim + c_dim, latent));
+        to_posterior = register_module("to_posterior", torch::nn::Linear(latent.size(), 2 * s_dim));
+        to_decoder_input = register_module("to_decoder_input", torch::nn::Linear(s_dim + c_dim, latent.size()));
         decoder = register_module("decoder", mvrl::nn::ConvDecoder(o));
     }
 
     Posterior posterior(const torch::Tensor& x) { return split_posterior(to_posterior->forward(encoder->forward(x).flatten(1)), s_dim); }
 
-    torch::Tensor decode(const torch::Tensor& code) {
-        std::vector<int64_t> shape{code.size(0)};
-        shape.insert(shape.end(), latent_shape.begin(), latent_shape.end());
-        return decoder->forward(to_decoder_input->forward(code).view(shape));
-    }
+    torch::Tensor decode(const torch::Tensor& code) { return decoder->forward(latent.of(to_decoder_input->forward(code))); }
 
     int64_t s_dim;
-    std::vector<int64_t> latent_shape;
+    LatentMap latent;
     mvrl::nn::ConvEncoder encoder{nullptr};
     torch::nn::Linear to_posterior{nullptr}, to_decoder_input{nullptr};
     mvrl::nn::ConvDecoder decoder{nullptr};
