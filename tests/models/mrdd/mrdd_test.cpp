@@ -103,15 +103,6 @@ struct SmallMrdd : ::testing::Test {
         auto mean = [&](size_t from) { return std::accumulate(values.begin() + from, values.begin() + from + window, 0.0) / window; };
         return {mean(0), mean(values.size() - window)};
     }
-    // I(c; s0) of a joint Gaussian fit, in nats: 1/2 (log det S_c + log det S_s - log det S_cs).
-    static double gaussian_mutual_information(const torch::Tensor& c, const torch::Tensor& s) {
-        auto log_det_cov = [](const torch::Tensor& m) {
-            torch::Tensor centred = (m - m.mean(0, true)).to(torch::kFloat64);
-            return torch::logdet(centred.t().matmul(centred) / double(m.size(0) - 1) + 1e-6 * torch::eye(m.size(1), torch::kFloat64)).item<double>();
-        };
-        return 0.5 * (log_det_cov(c) + log_det_cov(s) - log_det_cov(torch::cat({c, s}, 1)));
-    }
-
     static json* info;
     static TensorMap* data;
 };
