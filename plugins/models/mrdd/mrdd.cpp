@@ -11,11 +11,12 @@
 //      likelihood step before each update (Cheng et al. 2020, Alg. 1).
 // Readings (see shared/REFERENCES.md): the paper's stage II objective is implemented (the released
 // code trains only the CLUB likelihood there); q is q(s_i | c) as Eq. 5 writes it (the code
-// conditions on s); the networks, mask construction, reconstruction reduction (squared error
-// summed over pixels AND batch, KL averaged over the batch, as the code's mse_loss(sum)) and the
-// specific KL weight 0.5 (applied once) follow the released code; Adam as the paper says, AdamW
-// with the code's settings as an option; the cosine schedule decays once over a stage unless
-// cosine_period sets the code's shorter period.
+// conditions on s); the ELBOs are per-sample expectations (squared error summed over pixels,
+// averaged over the batch); reconstruction_sum = "batch" gives the code's mse_loss(sum), which
+// also sums over the batch and so weakens every KL and L_d term ~batch-fold; the networks, mask
+// construction and the specific KL weight 0.5 (applied once) follow the released code; Adam as the
+// paper says, AdamW with the code's settings as an option; the cosine schedule decays once over a
+// stage unless cosine_period sets the code's shorter period.
 #include <mvrl/nn/club.hpp>
 #include <mvrl/nn/gaussian.hpp>
 #include <mvrl/nn/residual_conv.hpp>
@@ -113,6 +114,14 @@ Switches read_switches(const mvrl::Params& p) {
     return {stages != "specific", stages != "consistent", p.get_bool("mcp"), p.get_bool("ld"), p.get_bool("lr")};
 }
 
+// The loss weights and the clip, read once rather than from the parameters' JSON every step.
+struct LossWeights {
+    explicit LossWeights(const mvrl::Params& p)
+        : kl(p.get_float("kl_weight")), specific_kl(p.get_float("specific_kl_weight")), ld(p.get_float("ld_weight")),
+          grad_clip(p.get_float("grad_clip")) {}
+    double kl, specific_kl, ld, grad_clip;
+};
+
 class Mrdd : public mvrl::Model {
 public:
     static constexpr const char* name = "mrdd";
@@ -152,7 +161,7 @@ public:
     }
 
     Mrdd(const mvrl::Params& p, const mvrl::json& dataset_info, const mvrl::Context& ctx)
-        : p_(p), on_(read_switches(p)), per_sample_(p.get_string("reconstruction_sum") == "sample"), device_(ctx.device()) {
+        : p_(p), on_(read_switches(p)), weights_(p), per_sample_(p.get_string("reconstruction_sum") == "sample"), device_(ctx.device()) {
         torch::manual_seed(int64_t(ctx.seed()));
         read_views(dataset_info);
         ConvAutoencoderOptions arch = architecture();
@@ -231,10 +240,10 @@ private:
         torch::Tensor reconstruction = torch::zeros({}, c.options());
         for (size_t v = 0; v < views.size(); ++v) reconstruction = reconstruction + reconstruction_error(consistent_->decode(v, c), views[v], per_sample_);
         torch::Tensor kl = mvrl::nn::kl_to_standard_normal(q.mu, q.logvar).mean();
-        torch::Tensor loss = reconstruction + p_.get_float("kl_weight") * kl;
+        torch::Tensor loss = reconstruction + weights_.kl * kl;
         stage_one_optimizer_->zero_grad();
         loss.backward();
-        if (p_.get_float("grad_clip") > 0) torch::nn::utils::clip_grad_norm_(consistent_->parameters(), p_.get_float("grad_clip"));
+        if (weights_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(consistent_->parameters(), weights_.grad_clip);
         stage_one_optimizer_->step();
         return {{"loss", loss.item<double>()}, {"reconstruction", reconstruction.item<double>()}, {"kl", kl.item<double>()}};
     }
@@ -259,9 +268,9 @@ private:
                 torch::Tensor code = c.defined() ? torch::cat({c, s[v]}, 1) : s[v];
                 lr = lr + reconstruction_error(specific_[v]->decode(code), views[v], per_sample_);
             }
-            lr = lr + p_.get_float("specific_kl_weight") * mvrl::nn::kl_to_standard_normal(g[v].mu, g[v].logvar).mean();
+            lr = lr + weights_.specific_kl * mvrl::nn::kl_to_standard_normal(g[v].mu, g[v].logvar).mean();
         }
-        torch::Tensor loss = (p_.get_float("ld_weight") * ld + lr) / double(views_);  // Eq. 7
+        torch::Tensor loss = (weights_.ld * ld + lr) / double(views_);  // Eq. 7
         stage_two_optimizer_->zero_grad();
         if (loss.requires_grad()) loss.backward();
         stage_two_optimizer_->step();
@@ -332,6 +341,7 @@ private:
 
     mvrl::Params p_;
     Switches on_;
+    LossWeights weights_;
     bool per_sample_;
     torch::Device device_;
     int64_t views_ = 0, channels_ = 1, side_ = 0;
