@@ -17,6 +17,12 @@ struct BadRequest : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A run that does not store the representation asked for (an ablation row without stage II has no
+// s0): skipped and reported, so one command can score every run that has it.
+struct MissingRepresentation : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 std::string names_of(const TensorMap& m) {
     std::string out;
     for (const auto& kv : m) out += (out.empty() ? "" : ", ") + kv.first;
@@ -28,7 +34,7 @@ std::vector<MetricValue> evaluate_run(const StoredEvaluation& r, const RunRow& r
     StoredRepresentations stored = load_representations(r.db, artifact);
     const std::string which = "run " + std::to_string(run.id) + " (" + run.key.substr(0, 12) + ")";
     if (!stored.representations.count(r.representation))
-        throw BadRequest(which + " has no stored representation '" + r.representation +
+        throw MissingRepresentation(which + " has no stored representation '" + r.representation +
                          "'; stored: " + names_of(stored.representations) + " (kept are those of at most " +
                          std::to_string(kMaxStoredWidth) + " values per sample)");
     if (!stored.labels.count(r.label))
@@ -57,7 +63,7 @@ int evaluate_stored_runs(const StoredEvaluation& r, const PluginRegistry& regist
     }
     Store store = Store::open_existing(r.db);
     store.record_plugins({record_of(*plugin)});
-    int failed = 0;
+    int failed = 0, skipped = 0;
     for (int64_t id : r.run_ids) {
         auto run = store.find_run(std::to_string(id));
         auto artifact = store.artifact_of(id, "representations");
@@ -69,6 +75,9 @@ int evaluate_stored_runs(const StoredEvaluation& r, const PluginRegistry& regist
             for (const auto& v : values) std::printf(" %s/%s.%s=%.6g", v.representation.c_str(), v.metric.c_str(), v.name.c_str(), v.value);
             std::printf("\n");
             std::fflush(stdout);
+        } catch (const MissingRepresentation& e) {
+            std::cerr << "mvrl-run evaluate: " << e.what() << " (" << run->variant << " seed=" << run->seed << "): skipped\n";
+            ++skipped;
         } catch (const BadRequest& e) {
             std::cerr << "mvrl-run evaluate: " << e.what() << "\n";
             return 2;
@@ -77,6 +86,11 @@ int evaluate_stored_runs(const StoredEvaluation& r, const PluginRegistry& regist
             ++failed;
         }
     }
+    if (skipped == int(r.run_ids.size())) {
+        std::cerr << "mvrl-run evaluate: none of the " << skipped << " runs stores representation '" << r.representation << "'\n";
+        return 2;
+    }
+    if (skipped) std::cerr << "mvrl-run evaluate: " << skipped << " of " << r.run_ids.size() << " runs skipped (no '" << r.representation << "')\n";
     if (failed)
         std::cerr << "mvrl-run evaluate: " << failed << " of " << r.run_ids.size() << " runs failed; the others are recorded\n";
     return failed ? 1 : 0;

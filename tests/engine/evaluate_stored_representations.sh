@@ -41,6 +41,7 @@ expect_eq "$(q "select count(*) from metrics where metric = 'kmeans'")" 8 "repla
 # Bad requests.
 out=$(evaluate --sweep 1 --metric kmeans --representation zz 2>&1) && fail "unknown representation accepted: $out"
 expect_match "$out" "mvrl-run evaluate: run 1 \([0-9a-f]{12}\) has no stored representation 'zz'; stored: concat, z, z0, z1 \(kept are those of at most 1024 values per sample\)" "unknown representation"
+expect_match "$out" "none of the 2 runs stores representation 'zz'" "no run has it"
 out=$(evaluate --sweep 1 --metric kmeans --representation z --label digit --replace 2>&1) && fail "unknown label accepted: $out"
 expect_match "$out" "has no stored label 'digit'; stored: factor_shared, .*, label" "unknown label"
 out=$(evaluate --run 99 --metric kmeans --representation z 2>&1) && fail "unknown run accepted: $out"
@@ -64,4 +65,12 @@ out=$(sweep "$exp" --set model.plugin=raw --set 'model.params={}' --set dataset.
 out=$(evaluate --sweep 2 --metric kmeans --representation concat 2>&1) && fail "wide representation was kept: $out"
 expect_match "$out" "has no stored representation 'concat'; stored: view0, view1 \\(kept are those of at most 1024" "wide ones not kept"
 out=$(evaluate --sweep 2 --metric kmeans --representation view1 2>&1) || fail "evaluate of a narrow raw view failed: $out"
+
+# A selection where only some runs store the representation (an ablation row without stage II has
+# no s0): those that do are scored, the others are named as skipped, and the exit code is 0.
+out=$(evaluate --run 1 --run 3 --metric kmeans --representation z0 2>&1) || fail "partly stored representation failed: $out"
+expect_match "$out" "run 1 \\(baseline seed=0\\): z0/kmeans.ACC=" "the run that stores z0 scored"
+expect_match "$out" "run 3 \\([0-9a-f]{12}\\) has no stored representation 'z0'.* \\(baseline seed=0\\): skipped" "the other one named"
+expect_match "$out" "1 of 2 runs skipped \\(no 'z0'\\)" "skip count"
+expect_eq "$(q "select count(*) from metrics where representation = 'z0' and metric = 'kmeans' and name = 'ACC'")" 1 "one z0 row"
 echo "ok"
