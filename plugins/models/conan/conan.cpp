@@ -30,6 +30,7 @@
 
 #include <mvrl/nn/infonce.hpp>
 #include <mvrl/nn/simsiam.hpp>
+#include <mvrl/nn/training.hpp>
 #include <mvrl/plugin.hpp>
 
 #include "clustering_losses.hpp"
@@ -191,7 +192,7 @@ public:
         optimizer_->zero_grad();
         loss.backward();
         optimizer_->step();
-        return {{"loss", loss.item<double>()}, {"cluster", cluster_loss.item<double>()}, {"contrast", contrast_loss.item<double>()}};
+        return mvrl::nn::step_scalars({{"loss", loss}, {"cluster", cluster_loss}, {"contrast", contrast_loss}});
     }
 
     void end_epoch(const std::string& stage, int epoch) override {

@@ -20,6 +20,7 @@
 #include <mvrl/nn/club.hpp>
 #include <mvrl/nn/gaussian.hpp>
 #include <mvrl/nn/residual_conv.hpp>
+#include <mvrl/nn/training.hpp>
 #include <mvrl/plugin.hpp>
 
 #include <cmath>
@@ -243,9 +244,9 @@ private:
         torch::Tensor loss = reconstruction + weights_.kl * kl;
         stage_one_optimizer_->zero_grad();
         loss.backward();
-        if (weights_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(consistent_->parameters(), weights_.grad_clip);
+        if (weights_.grad_clip > 0) mvrl::nn::clip_grad_norm(consistent_->parameters(), weights_.grad_clip);
         stage_one_optimizer_->step();
-        return {{"loss", loss.item<double>()}, {"reconstruction", reconstruction.item<double>()}, {"kl", kl.item<double>()}};
+        return mvrl::nn::step_scalars({{"loss", loss}, {"reconstruction", reconstruction}, {"kl", kl}});
     }
 
     // Stage II: fit each q(s_i|c) on this batch, then minimise L_s of Eq. 7 over the specific VAEs.
@@ -258,7 +259,7 @@ private:
             s.push_back(mvrl::nn::reparameterize(g[v].mu, g[v].logvar));
         }
         const bool disentangle = c.defined() && on_.ld;
-        double club_fit = disentangle ? fit_club(c, s) : 0.0;
+        torch::Tensor club_fit = disentangle ? fit_club(c, s) : torch::zeros({}, views[0].options());
         torch::Tensor ld = torch::zeros({}, views[0].options()), lr = torch::zeros({}, views[0].options());
         for (int64_t v = 0; v < views_; ++v) {
             if (disentangle) ld = ld + club_[v]->upper_bound(c, s[v]);  // Eq. 5
@@ -274,18 +275,18 @@ private:
         stage_two_optimizer_->zero_grad();
         if (loss.requires_grad()) loss.backward();
         stage_two_optimizer_->step();
-        return {{"loss", loss.item<double>()}, {"ld", ld.item<double>()}, {"lr", lr.item<double>()}, {"club_fit", club_fit}};
+        return mvrl::nn::step_scalars({{"loss", loss}, {"ld", ld}, {"lr", lr}, {"club_fit", club_fit}});
     }
 
     // One likelihood step of every q(s_i|c) on the current codes (s detached: this step trains q only).
-    double fit_club(const torch::Tensor& c, const std::vector<torch::Tensor>& s) {
+    torch::Tensor fit_club(const torch::Tensor& c, const std::vector<torch::Tensor>& s) {
         torch::Tensor fit = torch::zeros({}, c.options());
         for (int64_t v = 0; v < views_; ++v) fit = fit + club_[v]->learning_loss(c, s[v].detach());
         club_optimizer_->zero_grad();
         fit.backward();
         club_optimizer_->step();
         club_optimizer_->zero_grad();  // L_d's gradient below reaches q too; only this step moves q
-        return fit.item<double>();
+        return fit.detach();
     }
 
     // c from the frozen stage I encoder (eval mode: BatchNorm statistics do not drift; the mean,

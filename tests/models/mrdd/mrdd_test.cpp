@@ -7,6 +7,8 @@
 #include <map>
 #include <numeric>
 
+#include <mvrl/nn/training.hpp>
+
 #include "patch_masks.hpp"
 #include "runner/plugin_handles.hpp"
 #include "support/built_plugins.hpp"
@@ -179,4 +181,31 @@ TEST_F(SmallMrdd, ViewsThatTheEncoderCannotShrinkAreAClearError) {
     } catch (const std::exception& e) {
         EXPECT_NE(std::string(e.what()).find("divisible by 32"), std::string::npos) << e.what();
     }
+}
+
+// mvrl/nn/training.hpp, which mrdd's steps use: the device-side clip equals libtorch's
+// clip_grad_norm_, and step_scalars gives each tensor's value.
+TEST(MrddStepBookkeeping, ClipGradNormMatchesLibtorch) {
+    torch::manual_seed(3);
+    for (double max_norm : {0.1, 1e3}) {  // clipping, and a bound above the norm (no change)
+        std::vector<torch::Tensor> ours, theirs;
+        for (auto shape : {std::vector<int64_t>{4, 3}, std::vector<int64_t>{7}}) {
+            torch::Tensor grad = torch::randn(shape);
+            for (auto* side : {&ours, &theirs}) {
+                side->push_back(torch::zeros(shape, torch::requires_grad()));
+                side->back().mutable_grad() = grad.clone();
+            }
+        }
+        mvrl::nn::clip_grad_norm(ours, max_norm);
+        torch::nn::utils::clip_grad_norm_(theirs, max_norm);
+        for (size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(torch::allclose(ours[i].grad(), theirs[i].grad(), 1e-6, 1e-7)) << max_norm;
+    }
+}
+
+TEST(MrddStepBookkeeping, StepScalarsKeepNamesAndValues) {
+    auto scalars = mvrl::nn::step_scalars({{"a", torch::tensor(1.5)}, {"b", torch::tensor(-2.25, torch::kFloat64)}, {"c", torch::ones({1}) * 3}});
+    ASSERT_EQ(scalars.size(), 3u);
+    EXPECT_EQ(scalars[0], (std::pair<std::string, double>{"a", 1.5}));
+    EXPECT_EQ(scalars[1], (std::pair<std::string, double>{"b", -2.25}));
+    EXPECT_EQ(scalars[2], (std::pair<std::string, double>{"c", 3.0}));
 }
