@@ -12,6 +12,8 @@
 #include <mvrl/eval/clustering_scores.hpp>
 #include <mvrl/plugin.hpp>
 
+#include "lloyd_kernel.hpp"
+
 namespace {
 
 // Squared Euclidean distances between the rows of a (N×D) and b (K×D); a_norms = ||a_i||^2 (N×1),
@@ -93,20 +95,68 @@ private:
         return x.index_select(0, torch::tensor(chosen).to(x.device())).clone();
     }
 
+    // Lloyd iterations from `centres` until the squared centre shift is at most tol; returns the
+    // final assignment (one more E-step, as sklearn) and its inertia.
     std::pair<torch::Tensor, double> lloyd(const torch::Tensor& x, torch::Tensor centres, double tol) const {
-        const int64_t k = centres.size(0);
-        torch::Tensor assignment;
+        return x.is_cpu() ? lloyd_on_cpu(x, centres, tol) : lloyd_on_device(x, centres, tol);
+    }
+
+    // CPU: one fused pass per iteration (lloyd_kernel.cpp) over blocks of rows in parallel; each
+    // block's partial sums are kept apart and added in block order, so the result does not depend
+    // on the number of threads.
+    std::pair<torch::Tensor, double> lloyd_on_cpu(const torch::Tensor& x_in, torch::Tensor centres, double tol) const {
+        const torch::Tensor x = x_in.contiguous();
+        const int64_t n = x.size(0), d = x.size(1), k = centres.size(0);
+        constexpr int64_t kBlockRows = 2048;
+        const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+        torch::Tensor labels = torch::empty({n}, torch::kInt64);
+        torch::Tensor block_sums = torch::empty({blocks, k, d}, torch::kFloat64);
+        torch::Tensor block_counts = torch::empty({blocks, k}, torch::kInt64);
+        torch::Tensor block_inertia = torch::empty({blocks}, torch::kFloat64);
+        auto assign = [&](const torch::Tensor& c) {
+            torch::Tensor c_t = c.t().contiguous(), c_norms = c.pow(2).sum(1).contiguous();
+            block_sums.zero_(), block_counts.zero_(), block_inertia.zero_();
+            AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "kmeans_assign", [&] {
+                at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+                    for (int64_t b = first; b < last; ++b)
+                        mvrl::kmeans::assign_rows(x.data_ptr<scalar_t>(), b * kBlockRows, std::min(n, (b + 1) * kBlockRows), d,
+                                                  c_t.data_ptr<scalar_t>(), c_norms.data_ptr<scalar_t>(), k,
+                                                  labels.data_ptr<int64_t>(), block_sums[b].data_ptr<double>(),
+                                                  block_counts[b].data_ptr<int64_t>(), block_inertia.data_ptr<double>() + b);
+                });
+            });
+        };
         for (int64_t iter = 0; iter < p_.get_int("max_iter"); ++iter) {
-            assignment = squared_distances(x, x_norms_, centres).argmin(1);
-            torch::Tensor sums = torch::zeros_like(centres).index_add_(0, assignment, x);
-            torch::Tensor counts = torch::bincount(assignment, {}, k).to(x.scalar_type()).unsqueeze(1);
-            torch::Tensor updated = torch::where(counts > 0, sums / counts.clamp_min(1), centres);
+            assign(centres);
+            torch::Tensor counts = block_counts.sum(0).unsqueeze(1);
+            torch::Tensor means = (block_sums.sum(0) / counts.clamp_min(1)).to(x.scalar_type());
+            torch::Tensor updated = torch::where(counts > 0, means, centres);  // an empty cluster keeps its centre
             double shift = (updated - centres).pow(2).sum().item<double>();
             centres = updated;
             if (shift <= tol) break;
         }
-        torch::Tensor distances = squared_distances(x, x_norms_, centres);
-        auto [nearest, index] = distances.min(1);
+        assign(centres);
+        return {labels.clone(), block_inertia.sum().item<double>()};
+    }
+
+    // GPU (or any other device): tensor ops that stay on the device. The convergence test is read
+    // back only every kCheckEvery iterations; a converged start freezes its centres, so the extra
+    // iterations change nothing and the result equals stopping at once.
+    std::pair<torch::Tensor, double> lloyd_on_device(const torch::Tensor& x, torch::Tensor centres, double tol) const {
+        constexpr int64_t kCheckEvery = 8;
+        const int64_t k = centres.size(0);
+        torch::Tensor converged = torch::zeros({}, x.options().dtype(torch::kBool));
+        for (int64_t iter = 0; iter < p_.get_int("max_iter"); ++iter) {
+            torch::Tensor assignment = squared_distances(x, x_norms_, centres).argmin(1);
+            torch::Tensor sums = torch::zeros_like(centres).index_add_(0, assignment, x);
+            torch::Tensor counts = torch::bincount(assignment, {}, k).to(x.scalar_type()).unsqueeze(1);
+            torch::Tensor updated = torch::where(counts > 0, sums / counts.clamp_min(1), centres);
+            updated = torch::where(converged, centres, updated);
+            converged = converged.logical_or((updated - centres).pow(2).sum() <= tol);
+            centres = updated;
+            if ((iter + 1) % kCheckEvery == 0 && converged.item<bool>()) break;
+        }
+        auto [nearest, index] = squared_distances(x, x_norms_, centres).min(1);
         return {index, nearest.sum().item<double>()};
     }
 
