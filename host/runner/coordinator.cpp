@@ -112,6 +112,7 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
     g_interrupts = 0;
 
     const std::string host = this_host_name();
+    export_worker_thread_environment(options.threads_per_worker, options.jobs);
     WorkerPool pool(options);
     ProgressView view(runs);
     StatusCounts counts = count_statuses(store.runs_of_keys(keys));

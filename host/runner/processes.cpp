@@ -1,6 +1,9 @@
 #include "processes.hpp"
 
+#include <limits.h>
+#include <link.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -24,6 +27,31 @@ bool worker_process_alive(int64_t pid) {
     std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
     std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     return args.find("mvrl-") != std::string::npos || args.empty();  // empty: /proc not readable
+}
+
+void export_worker_thread_environment(int threads, int workers) {
+    if (threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), /*overwrite=*/0);
+    if (workers > 1) setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+}
+
+std::string loaded_library_path(const std::string& name_prefix) {
+    struct Search {
+        const std::string& prefix;
+        std::string found;
+    } search{name_prefix, ""};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            auto* s = static_cast<Search*>(data);
+            std::string path = info->dlpi_name ? info->dlpi_name : "";
+            std::string file = path.substr(path.rfind('/') + 1);
+            if (file.rfind(s->prefix, 0) != 0) return 0;
+            s->found = path;
+            return 1;
+        },
+        &search);
+    // The loader reports the name it opened (an alternatives link); the file behind it says which BLAS.
+    char resolved[PATH_MAX];
+    return !search.found.empty() && realpath(search.found.c_str(), resolved) ? std::string(resolved) : search.found;
 }
 
 }  // namespace mvrl::host
