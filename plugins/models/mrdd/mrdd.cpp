@@ -1,5 +1,5 @@
-// mrdd: Multi-view Representation learning via Distilled Disentangling (Ke et al., CVPR 2024;
-// shared/seeds/000_*). Two stages:
+// mrdd: Multi-view Representation learning via Distilled Disentangling (Ke et al., CVPR 2024,
+// arXiv:2403.10897). Two stages:
 //   I  "consistent": masked cross-view prediction (MCP). One consistent encoder E_c reads every
 //      view with a share of its patches zeroed; the per-view latent maps are concatenated into
 //      q(c | {x̂_i}) = N(mu_c, sigma_c^2) (Eq. 2) and per-view decoders rebuild the UNMASKED views
@@ -13,7 +13,10 @@
 // code trains only the CLUB likelihood there); q is q(s_i | c) as Eq. 5 writes it (the code
 // conditions on s); the ELBOs are per-sample expectations (squared error summed over pixels,
 // averaged over the batch); reconstruction_sum = "batch" gives the code's mse_loss(sum), which
-// also sums over the batch and so weakens every KL and L_d term ~batch-fold; the networks, mask
+// also sums over the batch and so weakens every KL and L_d term ~batch-fold; the released stage I
+// scales that sum by 0.5 (ConsistencyAE's alpha, whose default its training script never
+// overrides: the configs' consistency.alpha = 1.0 is not passed), i.e. a unit-variance Gaussian
+// likelihood where our default weight 1 is one of variance 1/2 (reconstruction_weight); the networks, mask
 // construction and the specific KL weight 0.5 (applied once) follow the released code; Adam as the
 // paper says, AdamW with the code's settings as an option; the cosine schedule decays once over a
 // stage unless cosine_period sets the code's shorter period.
@@ -98,9 +101,12 @@ struct SpecificVaeImpl : torch::nn::Module {
 };
 TORCH_MODULE(SpecificVae);
 
-// -log p(x|z) up to constants: squared error summed over pixels, averaged over the batch (the
-// per-sample expectation of Eqs. 3 and 6), or summed over the batch too as the released code's
-// F.mse_loss(reduction='sum') — which makes every KL and L_d term about batch-size times weaker.
+// The squared error summed over pixels, averaged over the batch (the per-sample expectation of
+// Eqs. 3 and 6), or summed over the batch too as the released code's F.mse_loss(reduction='sum')
+// — which makes every KL and L_d term about batch-size times weaker. Times a weight w it is
+// -log N(x; x̂, σ²I) up to a constant for σ² = 1/(2w): the papers leave σ open (Ke et al.,
+// "Rethinking Multi-view Representation Learning via Distilled Disentangling", CVPR 2024,
+// arXiv:2403.10897, Eqs. 3 and 6 write only log p(x|c)).
 torch::Tensor reconstruction_error(const torch::Tensor& reconstruction, const torch::Tensor& x, bool per_sample) {
     torch::Tensor total = (reconstruction - x).pow(2).sum();
     return per_sample ? total / double(x.size(0)) : total;
@@ -118,9 +124,9 @@ Switches read_switches(const mvrl::Params& p) {
 // The loss weights and the clip, read once rather than from the parameters' JSON every step.
 struct LossWeights {
     explicit LossWeights(const mvrl::Params& p)
-        : kl(p.get_float("kl_weight")), specific_kl(p.get_float("specific_kl_weight")), ld(p.get_float("ld_weight")),
-          grad_clip(p.get_float("grad_clip")) {}
-    double kl, specific_kl, ld, grad_clip;
+        : reconstruction(p.get_float("reconstruction_weight")), kl(p.get_float("kl_weight")), specific_kl(p.get_float("specific_kl_weight")),
+          ld(p.get_float("ld_weight")), grad_clip(p.get_float("grad_clip")) {}
+    double reconstruction, kl, specific_kl, ld, grad_clip;
 };
 
 class Mrdd : public mvrl::Model {
@@ -151,6 +157,8 @@ public:
             .add_int("latent_channels", 8, "channels of the encoders' latent map", 1, 1024)
             .add_string("reconstruction_sum", "sample", "squared error summed per sample and averaged over the batch (sample: the "
                         "paper's ELBO) or summed over the batch too (batch: released code)", {"sample", "batch"})
+            .add_float("reconstruction_weight", 1.0, "weight of stage I's squared error in Eq. 3 (1: -log N(x; x̂, I/2) up to a "
+                       "constant; released code: 0.5, its ConsistencyAE alpha, i.e. N(x; x̂, I))", 0.0, 1000.0)
             .add_float("kl_weight", 1.0, "weight of KL(q(c|x)||p(c)) in Eq. 3", 0.0, 1000.0)
             .add_float("specific_kl_weight", 0.5, "weight of the specific VAE's KL in Eq. 6 (released code: 0.5)", 0.0, 1000.0)
             .add_float("ld_weight", 1.0, "weight of L_d in Eq. 7", 0.0, 1000.0)
@@ -241,7 +249,7 @@ private:
         torch::Tensor reconstruction = torch::zeros({}, c.options());
         for (size_t v = 0; v < views.size(); ++v) reconstruction = reconstruction + reconstruction_error(consistent_->decode(v, c), views[v], per_sample_);
         torch::Tensor kl = mvrl::nn::kl_to_standard_normal(q.mu, q.logvar).mean();
-        torch::Tensor loss = reconstruction + weights_.kl * kl;
+        torch::Tensor loss = weights_.reconstruction * reconstruction + weights_.kl * kl;  // "reconstruction" reports the unweighted error
         stage_one_optimizer_->zero_grad();
         loss.backward();
         if (weights_.grad_clip > 0) mvrl::nn::clip_grad_norm(consistent_->parameters(), weights_.grad_clip);

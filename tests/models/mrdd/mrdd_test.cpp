@@ -131,6 +131,19 @@ TEST_F(SmallMrdd, StageOneLowersTheMaskedCrossViewElbo) {
     EXPECT_LT(last, 0.7 * first);
 }
 
+// The reported terms are the unweighted per-sample error and KL; the loss weights them. At the
+// same seed the first step's error and KL do not depend on the weights (same init, mask, noise),
+// and "batch" sums the error over the batch instead of averaging it.
+TEST_F(SmallMrdd, StageOneLossWeightsTheReportedTerms) {
+    auto plain = train(*model({}), "consistent", 1);
+    auto released = train(*model({{"reconstruction_sum", "batch"}, {"reconstruction_weight", 0.5}}), "consistent", 1);
+    const double n = double(data->at("view0").size(0));
+    EXPECT_NEAR(plain["loss"][0], plain["reconstruction"][0] + plain["kl"][0], 1e-3 * plain["loss"][0]);
+    EXPECT_NEAR(released["loss"][0], 0.5 * released["reconstruction"][0] + released["kl"][0], 1e-3 * released["loss"][0]);
+    EXPECT_NEAR(released["reconstruction"][0], n * plain["reconstruction"][0], 1e-3 * released["reconstruction"][0]);
+    EXPECT_NEAR(released["kl"][0], plain["kl"][0], 1e-4 + 1e-3 * plain["kl"][0]);
+}
+
 TEST_F(SmallMrdd, StageTwoLowersReconstructionAndFitsQ) {
     auto m = model({});
     train(*m, "consistent", 10);
