@@ -9,6 +9,7 @@
 // (`--evaluate`), which loads the tensors, calls the metric plugin through the C ABI with the
 // run's seed, and inserts the rows (host/runner/stored_evaluation.hpp).
 #include <iostream>
+#include <set>
 
 #include <boost/program_options.hpp>
 
@@ -52,7 +53,9 @@ std::vector<RunRow> selected_runs(const po::variables_map& vm, Store& store, con
     if (vm.count("sweep")) {
         RunFilter filter;
         filter.sweep_id = vm["sweep"].as<int64_t>();
-        rows = store.list_runs(filter);
+        std::set<int64_t> seen;  // a run listed in two rows of the sweep is scored once
+        for (auto& r : store.list_runs(filter))
+            if (seen.insert(r.id).second) rows.push_back(std::move(r));
         from = "sweep " + std::to_string(*filter.sweep_id);
     } else if (vm.count("file")) {
         auto sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};

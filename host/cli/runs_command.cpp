@@ -17,7 +17,7 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions&)
         ("db", po::value<std::string>()->default_value(kDefaultDatabase), "SQLite store")
         ("experiment", po::value<std::string>()->default_value(""), "only this experiment")
         ("status", po::value<std::string>()->default_value(""), "only queued|running|finished|failed|interrupted")
-        ("sweep", po::value<int64_t>(), "only runs last queued by this sweep id")
+        ("sweep", po::value<int64_t>(), "only runs this sweep listed")
         ("format", po::value<std::string>()->default_value("text"), "text, csv or json");
     po::variables_map vm;
     if (auto exit = parse_command_options("runs", args, options, vm)) return *exit;
@@ -35,7 +35,13 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions&)
     filter.experiment = vm["experiment"].as<std::string>();
     filter.status = status;
     if (vm.count("sweep")) filter.sweep_id = vm["sweep"].as<int64_t>();
-    auto rows = host::Store::open_existing(vm["db"].as<std::string>()).list_runs(filter);
+    std::vector<host::RunRow> rows;
+    try {
+        rows = host::Store::open_existing(vm["db"].as<std::string>()).list_runs(filter);
+    } catch (const host::StoreError& e) {
+        std::cerr << "mvrl-run runs: " << e.what() << "\n";
+        return kExitUsage;
+    }
 
     if (format == "json") {
         json out = json::array();

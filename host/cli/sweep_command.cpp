@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <cstdio>
+#include <map>
 #include <set>
 #include <fstream>
 #include <iostream>
@@ -31,12 +32,54 @@ std::filesystem::path worker_executable(const GlobalOptions& global) {
     return global.executable.parent_path() / "mvrl-worker";
 }
 
+// One planned run per key, in planned order: two rows that resolve to the same configuration
+// are one run, listed in both rows.
+std::vector<PlannedRun> distinct_runs(const std::vector<PlannedRun>& runs) {
+    std::vector<PlannedRun> out;
+    std::set<std::string> seen;
+    for (const auto& r : runs)
+        if (seen.insert(r.key).second) out.push_back(r);
+    return out;
+}
+
+std::string row_name(const PlannedRun& r) {
+    return "'" + r.variant + "'" + (r.grid_point == json::object() ? "" : " " + r.grid_point.dump()) + " seed " +
+           std::to_string(r.seed);
+}
+
+// "rows 'a' seed 0 and 'b' seed 0 resolve to the same run 1a2b3c4d5e6f", one line per shared run.
+std::vector<std::string> shared_run_notes(const std::vector<PlannedRun>& runs) {
+    std::map<std::string, std::vector<const PlannedRun*>> rows_of_key;
+    std::vector<std::string> order;
+    for (const auto& r : runs) {
+        auto& rows = rows_of_key[r.key];
+        if (rows.empty()) order.push_back(r.key);
+        rows.push_back(&r);
+    }
+    std::vector<std::string> notes;
+    for (const auto& key : order) {
+        const auto& rows = rows_of_key[key];
+        if (rows.size() < 2) continue;
+        std::string names;
+        for (size_t i = 0; i < rows.size(); ++i)
+            names += (i == 0 ? "" : i + 1 == rows.size() ? " and " : ", ") + row_name(*rows[i]);
+        notes.push_back("rows " + names + " resolve to the same run " + key.substr(0, 12) +
+                        ": it runs once and appears in each of them");
+    }
+    return notes;
+}
+
 void print_dry_run(const std::vector<PlannedRun>& runs, const std::filesystem::path& db) {
     std::map<std::string, std::string> status;
     if (std::filesystem::exists(db)) {
         std::vector<std::string> keys;
         for (const auto& r : runs) keys.push_back(r.key);
-        for (const auto& row : Store::open_existing(db).runs_of_keys(keys)) status[row.key] = row.status;
+        Store store = Store::open_existing(db, false);
+        if (store.schema_version() == kStoreSchemaVersion)
+            for (const auto& row : store.runs_of_keys(keys)) status[row.key] = row.status;
+        else
+            std::printf("note: %s has an older schema (version %d): the next sweep migrates it; statuses not shown\n",
+                        db.c_str(), store.schema_version());
     }
     std::printf("%-5s %-12s %-11s %-20s %-5s %s\n", "#", "KEY", "STATUS", "VARIANT", "SEED", "GRID POINT");
     for (size_t i = 0; i < runs.size(); ++i) {
@@ -45,7 +88,8 @@ void print_dry_run(const std::vector<PlannedRun>& runs, const std::filesystem::p
         std::printf("%-5zu %-12s %-11s %-20s %-5lld %s\n", i + 1, r.key.substr(0, 12).c_str(), s.c_str(),
                     r.variant.c_str(), (long long)r.seed, r.grid_point == json::object() ? "" : r.grid_point.dump().c_str());
     }
-    std::printf("%zu runs (dry run: nothing was written)\n", runs.size());
+    for (const auto& note : shared_run_notes(runs)) std::printf("note: %s\n", note.c_str());
+    std::printf("%zu runs (dry run: nothing was written)\n", distinct_runs(runs).size());
 }
 
 std::string describe_run(const RunRow& row) {
@@ -84,6 +128,9 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         ("queue-only", "write the runs as queued and exit; `mvrl-run worker --sweep ID` runs them later")
         ("retry-failed", "run failed runs again (they are otherwise kept as failed)")
         ("threads", po::value<int>()->default_value(0), "intra-op threads per worker (0: cores / jobs)")
+        ("max-attempts", po::value<int>()->default_value(3),
+         "attempts per run when its worker is killed from outside (SIGKILL, a vanished worker); a crash inside a "
+         "plugin fails the run at once")
         ("stale-after", po::value<double>()->default_value(120.0),
          "seconds without heartbeat after which a run of a worker on another host counts as vanished");
     po::variables_map vm;
@@ -91,6 +138,11 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     const int jobs = vm["jobs"].as<int>();
     if (jobs < 1) {
         std::cerr << "mvrl-run sweep: --jobs must be at least 1\n";
+        return kExitUsage;
+    }
+    const int max_attempts = vm["max-attempts"].as<int>();
+    if (max_attempts < 1) {
+        std::cerr << "mvrl-run sweep: --max-attempts must be at least 1\n";
         return kExitUsage;
     }
     const std::filesystem::path db = vm["db"].as<std::string>();
@@ -122,13 +174,16 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         }
     }();
     const std::string host = this_host_name();
-    int orphans = store.requeue_orphaned_runs(host, worker_process_alive, vm["stale-after"].as<double>());
+    const double stale_after = vm["stale-after"].as<double>();
+    int orphans = store.requeue_orphaned_runs(host, worker_process_alive, stale_after, max_attempts);
     int64_t sweep_id = store.begin_sweep({experiment.name, std::filesystem::absolute(experiment.path).string(),
                                           experiment.source_text, command_line_of(args), host, MVRL_REVISION});
     store.record_plugins(records_of_plugins_used(runs, registry));
     QueueCounts q = store.queue_runs(sweep_id, runs, vm.count("retry-failed") > 0);
+    for (const auto& note : shared_run_notes(runs)) std::fprintf(stderr, "note: %s\n", note.c_str());
+    const std::vector<PlannedRun> distinct = distinct_runs(runs);
     std::fprintf(stderr, "sweep '%s' (#%lld, %s): %zu runs: %d new, %d resumed%s, %d already finished", experiment.name.c_str(),
-                 (long long)sweep_id, db.c_str(), runs.size(), q.added, q.requeued,
+                 (long long)sweep_id, db.c_str(), distinct.size(), q.added, q.requeued,
                  orphans ? (" (" + std::to_string(orphans) + " from vanished workers)").c_str() : "", q.finished);
     if (q.failed_kept) std::fprintf(stderr, ", %d failed kept (--retry-failed runs them again)", q.failed_kept);
     if (q.running_elsewhere) std::fprintf(stderr, ", %d running in another sweep", q.running_elsewhere);
@@ -146,13 +201,15 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     c.log_dir = db.parent_path() / "logs";
     c.sweep_id = sweep_id;
     c.jobs = jobs;
+    c.max_attempts = max_attempts;
+    c.stale_after_seconds = stale_after;
     int cores = int(std::max(1u, std::thread::hardware_concurrency()));
     c.threads_per_worker = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : std::max(1, cores / jobs);
-    SweepOutcome outcome = coordinate_sweep(store, runs, c);
+    SweepOutcome outcome = coordinate_sweep(store, distinct, c);
 
     const auto& n = outcome.counts;
     std::fprintf(stderr, "sweep '%s': %d/%zu finished, %d failed, %d interrupted, %d queued\n", experiment.name.c_str(),
-                 n.finished, runs.size(), n.failed, n.interrupted, n.queued);
+                 n.finished, distinct.size(), n.failed, n.interrupted, n.queued);
     for (const auto& row : outcome.unfinished)
         std::fprintf(stderr, "  %s %s: %s\n", row.status.c_str(), describe_run(row).c_str(), row.error.c_str());
     if (outcome.interrupted || n.interrupted) {
@@ -167,7 +224,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         for (const auto& table : experiment.tables)
             std::cout << "\n" << render_table(table, runs, metrics, TableFormat::Markdown, final_losses);
     }
-    return n.finished == int(runs.size()) ? kExitOk : kExitFailure;
+    return n.finished == int(distinct.size()) ? kExitOk : kExitFailure;
 }
 
 // `mvrl-run worker ...` is mvrl-worker, which holds libtorch.

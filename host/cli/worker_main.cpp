@@ -1,5 +1,6 @@
 // mvrl-worker: the process that trains. Started by `mvrl-run sweep` (or `mvrl-run worker`); the
 // only executable that links libtorch, so that mvrl-run itself starts in milliseconds.
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -22,6 +23,9 @@ int main(int argc, char** argv) {
         ("sweep", po::value<int64_t>(), "the sweep whose queued runs to execute")
         ("name", po::value<std::string>()->default_value("w"), "worker name shown in the store")
         ("threads", po::value<int>()->default_value(0), "intra-op threads per run (0: all cores)")
+        ("max-attempts", po::value<int>()->default_value(3), "attempts per run for workers killed from outside (SIGKILL)")
+        ("stale-after", po::value<double>()->default_value(120.0),
+         "seconds without heartbeat after which a run of a worker on another host counts as vanished")
         ("check-device", po::value<std::string>(), "only check that a device (auto, cpu, cuda, cuda:N) is usable")
         ("evaluate", "score stored representations of finished runs instead (started by mvrl-run evaluate)")
         ("run", po::value<std::vector<int64_t>>()->composing(), "evaluate: a run id (repeatable)")
@@ -79,8 +83,18 @@ int main(int argc, char** argv) {
     w.db = vm["db"].as<std::string>();
     w.sweep_id = vm["sweep"].as<int64_t>();
     w.name = vm["name"].as<std::string>();
+    w.max_attempts = vm["max-attempts"].as<int>();
+    w.stale_after_seconds = vm["stale-after"].as<double>();
+    if (w.max_attempts < 1) {
+        std::cerr << "mvrl-worker: --max-attempts must be at least 1\n";
+        return 2;
+    }
     int threads = vm["threads"].as<int>();
     w.threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (!std::filesystem::exists(w.db)) {
+        std::cerr << "mvrl-worker: no database at '" << w.db.string() << "' (queue runs first with mvrl-run sweep --queue-only)\n";
+        return 2;
+    }
     try {
         return run_worker(w, registry);
     } catch (const std::exception& e) {

@@ -177,6 +177,16 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
     TableSpec spec;
     spec.name = reader.require_string(t, "name", "[[table]]");
     spec.rows = t.get("rows") ? string_list(*t.get("rows"), "[[table]] rows", reader) : std::vector<std::string>{"ablation"};
+    for (auto& row : spec.rows) {
+        if (row == "variant") row = "ablation";  // the header the table shows for it
+        const auto dot = row.find('.');
+        const std::string head = row.substr(0, dot);
+        const bool dotted = dot != std::string::npos && (head == "dataset" || head == "model" || head == "train");
+        if (row != "ablation" && row != "dataset" && row != "seed" && !dotted)
+            reader.fail(t.get("rows")->source(), "[[table]] '" + spec.name + "' rows: '" + row + "' is not a row key; use "
+                        "\"ablation\" (the variant's label), \"dataset\", \"seed\" or a dotted key under dataset, model or "
+                        "train (e.g. \"model.params.lr\")");
+    }
     if (!t.get("columns")) reader.fail(t.source(), "[[table]] '" + spec.name + "' needs columns");
     spec.columns = string_list(*t.get("columns"), "[[table]] columns", reader);
     for (const auto& c : spec.columns)
@@ -273,6 +283,8 @@ std::string sha256_hex(const std::string& bytes) {
     for (unsigned int i = 0; i < length; ++i) out += hex[digest[i] >> 4], out += hex[digest[i] & 15];
     return out;
 }
+
+std::string run_key_of(const json& resolved_config) { return sha256_hex(resolved_config.dump()); }
 
 void set_dotted(json& target, const std::string& dotted_key, const json& value) {
     json* node = &target;
@@ -463,7 +475,7 @@ std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& r
                     run.seed = seed;
                     run.config = config;
                     run.config["seed"] = seed;
-                    run.key = sha256_hex(json{{"experiment", e.name}, {"variant", variant.name}, {"config", run.config}}.dump());
+                    run.key = run_key_of(run.config);
                     runs.push_back(std::move(run));
                 }
             }

@@ -60,8 +60,8 @@ struct Experiment {
 Experiment load_experiment(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
 
 struct PlannedRun {
-    std::string key;  // SHA-256 of experiment, variant, resolved config and seed
-    std::string experiment, variant;
+    std::string key;  // run_key_of(config): what is computed, not where it appears
+    std::string experiment, variant;  // where it appears: a membership of the run, not its identity
     json grid_point = json::object();  // dotted key -> value of this grid point
     int64_t seed = 0;
     json config;  // resolved: dataset/model with plugin versions and every parameter, train, evaluate, seed
@@ -79,5 +79,10 @@ json get_dotted(const json& source, const std::string& dotted_key);
 json flatten(const json& nested);
 
 std::string sha256_hex(const std::string& bytes);
+
+// A run's identity: the SHA-256 of its resolved config (plugins with versions and every parameter,
+// train, evaluate, device, seed). Labels are not part of it, so renaming a row or listing it in
+// another experiment finds the same run.
+std::string run_key_of(const json& resolved_config);
 
 }  // namespace mvrl::host

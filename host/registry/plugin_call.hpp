@@ -45,6 +45,19 @@ private:
     mvrl_error error_{};
 };
 
+// Where a value came from: "dataset 'x' (/path/libx.so) info()". Every error about what a
+// plugin returned starts with it, so the message names the plugin, its file and the call.
+inline std::string call_site(const Plugin& plugin, const char* call) {
+    return std::string(kind_name(plugin.kind)) + " '" + plugin.name + "' (" + plugin.path.string() + ") " + call + "()";
+}
+
+// A plugin call succeeded but returned something the host cannot use.
+class PluginResultError : public std::runtime_error {
+public:
+    PluginResultError(const Plugin& plugin, const char* call, const std::string& what)
+        : std::runtime_error(call_site(plugin, call) + ": " + what) {}
+};
+
 inline void check_call(mvrl_status status, const ErrorBuffer& err, const Plugin& plugin, const char* call) {
     if (status == MVRL_OK) return;
     std::string message = err.text();

@@ -1,5 +1,6 @@
 #include "table_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -35,10 +36,13 @@ std::string row_header(const std::string& row_key) {
     return dot == std::string::npos ? row_key : row_key.substr(dot + 1);
 }
 
+// A row's label under one row key; a key this run's config does not have (another model's
+// parameter) shows as "–", never as null.
 std::string row_value(const PlannedRun& run, const std::string& row_key) {
     if (row_key == "ablation") return run.variant;
     if (row_key == "dataset") return run.config["dataset"]["plugin"];
     json v = get_dotted(run.config, row_key);
+    if (v.is_null()) return "–";
     return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
@@ -308,24 +312,30 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
     // Group runs into rows, in the order the experiment plans them.
     std::vector<Row> rows;
     std::map<std::vector<std::string>, size_t> row_of_labels;
-    std::unordered_map<std::string, size_t> row_of_key;
+    // One run may sit in several rows (two variants that resolve to the same configuration).
+    std::unordered_map<std::string, std::vector<size_t>> rows_of_key;
     for (const auto& run : runs) {
         std::vector<std::string> labels;
         for (const auto& k : table.rows) labels.push_back(row_value(run, k));
         auto [it, inserted] = row_of_labels.emplace(labels, rows.size());
         if (inserted) rows.push_back({labels, {}, 0});
         rows[it->second].runs.push_back(&run);
-        row_of_key[run.key] = it->second;
+        auto& of_key = rows_of_key[run.key];
+        if (std::find(of_key.begin(), of_key.end(), it->second) == of_key.end()) of_key.push_back(it->second);
     }
     // Values per row and column; a run counts as finished when it has any metric.
     std::vector<std::vector<std::vector<double>>> values(rows.size(), std::vector<std::vector<double>>(columns.size()));
     std::unordered_map<std::string, bool> counted;
     for (const auto& [key, m] : metrics) {
-        auto row = row_of_key.find(key);
-        if (row == row_of_key.end()) continue;
-        if (!counted[key]) counted[key] = true, ++rows[row->second].runs_finished;
-        for (size_t j = 0; j < columns.size(); ++j)
-            if (column_matches(columns[j], m)) values[row->second][j].push_back(m.value);
+        auto of_key = rows_of_key.find(key);
+        if (of_key == rows_of_key.end()) continue;
+        const bool first = !counted[key];
+        counted[key] = true;
+        for (size_t row : of_key->second) {
+            if (first) ++rows[row].runs_finished;
+            for (size_t j = 0; j < columns.size(); ++j)
+                if (column_matches(columns[j], m)) values[row][j].push_back(m.value);
+        }
     }
     check_unambiguous(columns, metrics);
     for (size_t i = 0; i < rows.size(); ++i)

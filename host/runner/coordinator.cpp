@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "progress_view.hpp"
@@ -41,7 +42,9 @@ public:
         args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
         for (const std::string& a : {std::string("--db"), options_.db.string(), std::string("--sweep"), std::to_string(options_.sweep_id),
                                      std::string("--name"), name, std::string("--threads"),
-                                     std::to_string(options_.threads_per_worker)})
+                                     std::to_string(options_.threads_per_worker), std::string("--max-attempts"),
+                                     std::to_string(options_.max_attempts), std::string("--stale-after"),
+                                     std::to_string(options_.stale_after_seconds)})
             args.push_back(a);
         pid_t pid = fork();
         if (pid < 0) throw std::runtime_error(std::string("cannot start a worker: ") + strerror(errno));
@@ -63,9 +66,11 @@ public:
         for (const auto& [pid, name] : alive_) kill(pid, sig);
     }
 
-    // Reaps exited workers; records what a dead worker's run became. Returns how many exited.
-    int reap(Store& store, const std::string& host) {
-        int exited = 0;
+    // Reaps exited workers; records what a dead worker's run became: failed after a crash inside
+    // a plugin, queued again (within max_attempts) after a kill from outside, interrupted when the
+    // sweep itself is stopping. Returns what a person should be told.
+    std::vector<std::string> reap(Store& store, const std::string& host, bool stopping) {
+        std::vector<std::string> notices;
         int status = 0;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -76,19 +81,27 @@ public:
                 int sig = WTERMSIG(status);
                 if (is_crash_signal(sig))
                     store.end_runs_of_worker(pid, host, "failed", "worker crashed with signal " + describe_signal(sig) + "; see " + log);
-                else
+                else if (stopping)
                     store.end_runs_of_worker(pid, host, "interrupted", "worker killed by signal " + describe_signal(sig));
+                else if (store.requeue_runs_of_killed_worker(pid, host, "worker killed by signal " + describe_signal(sig),
+                                                             options_.max_attempts))
+                    notices.push_back("worker " + it->second + " (pid " + std::to_string(pid) + ") killed by signal " +
+                                      describe_signal(sig) + ": its run is queued again");
             } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 130) {
                 store.end_runs_of_worker(pid, host, "failed",
                                          "worker exited with code " + std::to_string(WEXITSTATUS(status)) + "; see " + log);
             }
             alive_.erase(it);
-            ++exited;
         }
-        return exited;
+        return notices;
     }
 
     size_t alive() const { return alive_.size(); }
+    std::set<int64_t> pids() const {
+        std::set<int64_t> out;
+        for (const auto& [pid, name] : alive_) out.insert(pid);
+        return out;
+    }
     int started() const { return started_; }
 
 private:
@@ -116,13 +129,16 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
     WorkerPool pool(options);
     ProgressView view(runs);
     StatusCounts counts = count_statuses(store.runs_of_keys(keys));
-    for (int i = 0; i < std::min(options.jobs, counts.queued); ++i) pool.start_one();
-    // Every crash ends one run, so more workers than runs + jobs means workers die before claiming
-    // anything (a broken store or install): stop replacing them.
-    const int max_workers = counts.queued + options.jobs;
+    // A crash or kill ends one attempt, so more workers than that means workers die before
+    // claiming anything (a broken store or install): stop replacing them.
+    const int max_workers = int(runs.size()) * options.max_attempts + options.jobs;
 
     int interrupts_handled = 0;
-    while (pool.alive() > 0) {
+    std::vector<RunRow> rows;
+    for (int poll = 0;; ++poll) {
+        if (interrupts_handled == 0)
+            while (pool.alive() < size_t(std::min(options.jobs, counts.queued)) && pool.started() < max_workers)
+                pool.start_one();
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         if (g_interrupts > interrupts_handled) {
             interrupts_handled = g_interrupts;
@@ -134,19 +150,19 @@ SweepOutcome coordinate_sweep(Store& store, const std::vector<PlannedRun>& runs,
                 pool.signal_all(SIGKILL);
             }
         }
-        pool.reap(store, host);
-        auto rows = store.runs_of_keys(keys);  // one query per poll: the counts come from the rows
+        for (const auto& notice : pool.reap(store, host, interrupts_handled > 0)) view.message(notice);
+        // Runs another sweep's worker held when it vanished (its coordinator killed too).
+        if (interrupts_handled == 0 && poll % 8 == 7)
+            store.requeue_orphaned_runs(host, worker_process_alive, options.stale_after_seconds, options.max_attempts);
+        rows = store.runs_of_keys(keys);  // one query per poll: the counts come from the rows
         counts = count_statuses(rows);
-        view.update(rows, counts);
-        // Replace workers that crashed while work remains.
-        if (interrupts_handled == 0)
-            while (pool.alive() < size_t(std::min(options.jobs, counts.queued)) && pool.started() < max_workers)
-                pool.start_one();
+        view.update(rows, counts, pool.pids());
+        if (pool.alive() > 0) continue;
+        if (interrupts_handled > 0) break;
+        const bool stuck = counts.queued > 0 && pool.started() >= max_workers;
+        if (stuck || (counts.queued == 0 && counts.running == 0)) break;
+        // Otherwise: runs another process is running, or queued ones a new worker takes.
     }
-    // A worker killed by the second Ctrl-C left no status behind: reap() marked its run.
-    auto rows = store.runs_of_keys(keys);
-    counts = count_statuses(rows);
-    view.update(rows, counts);
     view.finish();
     if (interrupts_handled == 0 && counts.queued > 0)
         view.message(std::to_string(counts.queued) + " runs are still queued: workers exited without running them; "

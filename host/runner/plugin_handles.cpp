@@ -2,6 +2,24 @@
 
 namespace mvrl::host {
 
+namespace {
+
+// The JSON text a plugin call returned; malformed text is an error naming the plugin and call.
+json parse_returned_json(const char* text, const char* fallback, const Plugin& plugin, const char* call) {
+    const std::string returned = text ? text : fallback;
+    try {
+        return json::parse(returned);
+    } catch (const json::parse_error& e) {
+        std::string why = e.what();
+        auto tag = why.find("] ");  // "[json.exception.parse_error.101] parse error at line 1, column 38: ..."
+        if (tag != std::string::npos) why = why.substr(tag + 2);
+        const std::string shown = returned.size() > 200 ? returned.substr(0, 200) + "..." : returned;
+        throw PluginResultError(plugin, call, "malformed JSON (" + why + "); it returned: " + shown);
+    }
+}
+
+}  // namespace
+
 HostContext::HostContext(std::string device, uint64_t seed, int threads, std::string cache_dir)
     : device_(std::move(device)), cache_dir_(std::move(cache_dir)) {
     context_ = {sizeof(mvrl_context), device_.c_str(), seed, threads,
@@ -20,7 +38,7 @@ DatasetHandle::~DatasetHandle() {
 json DatasetHandle::info() {
     const char* text = nullptr;
     check_call(plugin_.dataset()->info(handle_, &text, err_.get()), err_, plugin_, "info");
-    return json::parse(text ? text : "{}");
+    return parse_returned_json(text, "{}", plugin_, "info");
 }
 
 TensorMap DatasetHandle::load() {
@@ -44,7 +62,7 @@ ModelHandle::~ModelHandle() {
 json ModelHandle::stages() {
     const char* text = nullptr;
     check_call(plugin_.model()->stages(handle_, &text, err_.get()), err_, plugin_, "stages");
-    return json::parse(text ? text : "[]");
+    return parse_returned_json(text, "[]", plugin_, "stages");
 }
 
 ScalarList ModelHandle::train_step(const std::string& stage, const TensorMap& batch) {

@@ -35,6 +35,7 @@ public:
 
     json info();
     TensorMap load();
+    const Plugin& plugin() const { return plugin_; }
 
 private:
     const Plugin& plugin_;
@@ -55,6 +56,7 @@ public:
     TensorMap encode(const TensorMap& batch);
     void save(const std::string& path);
     void load(const std::string& path);
+    const Plugin& plugin() const { return plugin_; }
 
 private:
     const Plugin& plugin_;

@@ -37,7 +37,11 @@ void ProgressView::message(const std::string& text) {
     std::fprintf(stderr, "%s\n", text.c_str());
 }
 
-void ProgressView::update(const std::vector<RunRow>& rows, const StatusCounts& counts) {
+bool ProgressView::elsewhere(const RunRow& row, const std::set<int64_t>& own_workers) {
+    return row.status == "running" && !own_workers.count(row.worker_pid);
+}
+
+void ProgressView::update(const std::vector<RunRow>& rows, const StatusCounts& counts, const std::set<int64_t>& own_workers) {
     if (terminal_) clear_live_lines();
     for (const auto& row : rows) {
         auto& last = last_status_[row.id];
@@ -51,6 +55,10 @@ void ProgressView::update(const std::vector<RunRow>& rows, const StatusCounts& c
         } else if (row.status == "failed" || row.status == "interrupted") {
             std::fprintf(stderr, "%s %s: %s\n", describe(row).c_str(), row.status == "failed" ? "FAILED" : "interrupted",
                          row.error.c_str());
+        } else if (row.status == "running" && elsewhere(row, own_workers)) {
+            if (!terminal_)
+                std::fprintf(stderr, "%s running elsewhere (pid %lld on %s): waiting for it\n", describe(row).c_str(),
+                             (long long)row.worker_pid, row.worker_host.c_str());
         } else if (row.status == "running" && !terminal_) {
             std::fprintf(stderr, "%s started\n", describe(row).c_str());
         }
@@ -58,7 +66,7 @@ void ProgressView::update(const std::vector<RunRow>& rows, const StatusCounts& c
     if (!terminal_) return;
     for (const auto& row : rows) {
         if (row.status != "running") continue;
-        std::string line = "  " + describe(row);
+        std::string line = "  " + describe(row) + (elsewhere(row, own_workers) ? "  (running elsewhere)" : "");
         json p = json::parse(row.progress.empty() ? "{}" : row.progress, nullptr, false);
         if (p.is_object() && p.contains("stage")) {
             line += "  " + p["stage"].get<std::string>() + " epoch " + p["epoch"].dump() + "/" + p["epochs"].dump();
@@ -71,8 +79,12 @@ void ProgressView::update(const std::vector<RunRow>& rows, const StatusCounts& c
         ++live_lines_;
     }
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::fprintf(stderr, "sweep: %d/%zu finished, %d failed, %d interrupted, %d running, %d queued  (%s)\n",
-                 counts.finished, total_, counts.failed, counts.interrupted, counts.running, counts.queued,
+    int running_elsewhere = 0;
+    for (const auto& row : rows) running_elsewhere += elsewhere(row, own_workers);
+    std::string running = std::to_string(counts.running) + " running" +
+                          (running_elsewhere ? " (" + std::to_string(running_elsewhere) + " elsewhere)" : "");
+    std::fprintf(stderr, "sweep: %d/%zu finished, %d failed, %d interrupted, %s, %d queued  (%s)\n",
+                 counts.finished, total_, counts.failed, counts.interrupted, running.c_str(), counts.queued,
                  format_duration(elapsed).c_str());
     ++live_lines_;
     std::fflush(stderr);

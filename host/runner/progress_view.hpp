@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,12 +16,14 @@ namespace mvrl::host {
 class ProgressView {
 public:
     explicit ProgressView(const std::vector<PlannedRun>& runs);
-    void update(const std::vector<RunRow>& rows, const StatusCounts& counts);
+    // `own_workers`: pids of this sweep's workers; a run another process holds shows as running elsewhere.
+    void update(const std::vector<RunRow>& rows, const StatusCounts& counts, const std::set<int64_t>& own_workers);
     void message(const std::string& text);
     void finish();
 
 private:
     std::string describe(const RunRow& row) const;
+    static bool elsewhere(const RunRow& row, const std::set<int64_t>& own_workers);
     void clear_live_lines();
 
     bool terminal_;

@@ -37,12 +37,14 @@ struct RunStopped {
 // Every tensor the dataset gave, on the device, with one sample count N.
 TensorMap load_to_device(DatasetHandle& dataset, const torch::Device& device, int64_t& n) {
     TensorMap data = dataset.load();
-    if (!data.count("view0")) throw std::runtime_error("dataset gave no tensor 'view0'");
+    auto fail = [&](const std::string& why) { throw PluginResultError(dataset.plugin(), "load", why); };
+    if (!data.count("view0")) fail("gave no tensor 'view0'");
+    if (data["view0"].dim() == 0) fail("tensor 'view0' has no rows (a scalar)");
     n = data["view0"].size(0);
     for (auto& [name, t] : data) {
         if (t.dim() == 0 || t.size(0) != n)
-            throw std::runtime_error("dataset tensor '" + name + "' has " + (t.dim() ? std::to_string(t.size(0)) : "no") +
-                                     " rows, view0 has " + std::to_string(n));
+            fail("tensor '" + name + "' has " + (t.dim() ? std::to_string(t.size(0)) : "no") + " rows, view0 has " +
+                 std::to_string(n) + ": every tensor needs one row per sample");
         t = t.to(device);
     }
     return data;
@@ -59,12 +61,15 @@ struct StagePlan {
     int epochs;
 };
 
-std::vector<StagePlan> read_stages(const json& stages) {
+std::vector<StagePlan> read_stages(ModelHandle& model) {
+    const json stages = model.stages();
+    auto fail = [&](const std::string& why) { throw PluginResultError(model.plugin(), "stages", why); };
     std::vector<StagePlan> plan;
-    if (!stages.is_array()) throw std::runtime_error("model's stages() is not a JSON list");
+    if (!stages.is_array()) fail("not a JSON list of {name, epochs}: " + stages.dump());
     for (const auto& s : stages) {
-        if (!s.contains("name") || !s.contains("epochs"))
-            throw std::runtime_error("model's stages() entry lacks name or epochs: " + s.dump());
+        if (!s.is_object() || !s.contains("name") || !s.contains("epochs") || !s["name"].is_string() ||
+            !s["epochs"].is_number_integer() || s["epochs"].get<int64_t>() < 0)
+            fail("entry " + s.dump() + " needs a string name and a non-negative integer epochs");
         plan.push_back({s["name"].get<std::string>(), s["epochs"].get<int>()});
     }
     return plan;
@@ -79,7 +84,7 @@ public:
         const json& train = run_.config["train"];
         const int64_t batch_size = train["batch_size"].get<int64_t>();
         const bool shuffle = train["shuffle"].get<bool>();
-        auto stages = read_stages(model.stages());
+        auto stages = read_stages(model);
         int total_epochs = 0, done_epochs = 0;
         for (const auto& s : stages) total_epochs += s.epochs;
         torch::Generator shuffle_gen = at::detail::createCPUGenerator(uint64_t(run_.seed));

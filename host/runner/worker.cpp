@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "processes.hpp"
 #include "run_executor.hpp"
@@ -32,9 +34,16 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
     Store store = Store::open_existing(options.db);
     const std::string host = this_host_name();
     const int64_t pid = getpid();
-    while (!g_stop) {
+    for (int idle_polls = 0; !g_stop;) {
         auto run = store.claim_next_run(options.sweep_id, options.name, pid, host);
-        if (!run) break;
+        if (!run) {
+            if (store.statuses_of_sweep(options.sweep_id).running == 0) break;
+            // Another process runs the rest: wait, and take over a run whose worker vanished.
+            if (++idle_polls % 4 == 0)
+                store.requeue_orphaned_runs(host, worker_process_alive, options.stale_after_seconds, options.max_attempts);
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            continue;
+        }
         std::cerr << "[" << options.name << "] run " << run->id << " (" << run->variant << ", seed " << run->seed << ")\n";
         RunResult result = execute_run(*run, registry, store, g_stop, options.threads,
                                        (options.db.parent_path() / "cache").string());
@@ -45,7 +54,9 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
         }
         if (!result.error.empty()) std::cerr << "[" << options.name << "] run " << run->id << ": " << result.error << "\n";
     }
-    return g_stop ? 130 : 0;
+    if (g_stop) return 130;
+    const StatusCounts counts = store.statuses_of_sweep(options.sweep_id);
+    return counts.finished == counts.total() ? 0 : 1;
 }
 
 }  // namespace mvrl::host

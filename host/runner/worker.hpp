@@ -1,5 +1,7 @@
-// A worker process: claims queued runs of one sweep from the store, one at a time, executes them
-// and records the outcome. SIGINT/SIGTERM finish the current step and mark the run interrupted.
+// A worker process: claims queued runs among those one sweep listed (whichever sweep queued them),
+// one at a time, executes them and records the outcome. When none is queued but some are running
+// in another process, it waits for them (and queues again those whose worker vanished).
+// SIGINT/SIGTERM finish the current step and mark the run interrupted.
 #pragma once
 
 #include <filesystem>
@@ -14,11 +16,12 @@ struct WorkerOptions {
     int64_t sweep_id = 0;
     std::string name;
     int threads = 0;  // intra-op threads per run when the experiment does not say
+    int max_attempts = 3;
+    double stale_after_seconds = 120;
 };
 
-// Returns 0 when the queue is empty, 130 when stopped by a signal.
+// Returns once none of the sweep's runs is queued or running: 0 when all finished, 1 when some
+// failed or were interrupted; 130 when stopped by a signal.
 int run_worker(const WorkerOptions& options, const PluginRegistry& registry);
-
-
 
 }  // namespace mvrl::host

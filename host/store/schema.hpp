@@ -111,6 +111,49 @@ SELECT r.experiment, r.variant, r.grid_point, r.dataset, m.representation, m.met
  WHERE r.status = 'finished'
  GROUP BY r.experiment, r.variant, r.grid_point, r.dataset, m.representation, m.metric, m.name;
 )sql",
+    // ---- version 2 ----
+    // Runs are keyed by what they compute (config + seed, no labels); where a run appears — an
+    // experiment's row — is a membership, one per sweep that listed it. The C++ step after this
+    // script (Store::rekey_runs_by_config) recomputes every key and merges runs that now collide.
+    R"sql(
+CREATE TABLE run_memberships (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  experiment TEXT NOT NULL,
+  variant TEXT NOT NULL,           -- the row label: the ablation's name or the baseline's
+  grid_point TEXT NOT NULL,        -- JSON: dotted key -> value
+  PRIMARY KEY (sweep_id, run_id, experiment, variant, grid_point)
+) WITHOUT ROWID;
+CREATE INDEX run_memberships_by_run ON run_memberships(run_id);
+CREATE INDEX run_memberships_by_experiment ON run_memberships(experiment, variant);
+INSERT INTO run_memberships(sweep_id, run_id, experiment, variant, grid_point)
+  SELECT sweep_id, id, experiment, variant, grid_point FROM runs;
+-- runs.experiment, variant, grid_point and sweep_id now only say which sweep first queued a run.
+ALTER TABLE runs ADD COLUMN threads INTEGER;          -- intra-op threads the run used; NULL: unknown
+ALTER TABLE runs ADD COLUMN attempts_at_queue INTEGER NOT NULL DEFAULT 0;  -- attempts before this pass
+DROP VIEW results;
+DROP VIEW summary;
+-- One row per run and place it appears (experiment, variant, grid point), with its metrics.
+CREATE VIEW results AS
+SELECT r.id AS run_id, mb.experiment, mb.variant, mb.grid_point, r.seed, r.dataset, r.model, r.status,
+       r.device, r.train_seconds, r.samples_per_second,
+       (SELECT json_group_object(m.representation || '/' || m.metric || '.' || m.name, m.value)
+          FROM metrics m WHERE m.run_id = r.id) AS metrics
+  FROM (SELECT DISTINCT run_id, experiment, variant, grid_point FROM run_memberships) mb
+  JOIN runs r ON r.id = mb.run_id;
+-- Mean, sample standard deviation and n over seeds, per experiment, variant and grid point.
+CREATE VIEW summary AS
+SELECT mb.experiment, mb.variant, mb.grid_point, r.dataset, m.representation, m.metric, m.name,
+       avg(m.value) AS mean,
+       CASE WHEN count(*) > 1 THEN
+         sqrt(max(0.0, (sum(m.value * m.value) - sum(m.value) * sum(m.value) / count(*)) / (count(*) - 1)))
+       END AS std,
+       count(*) AS n
+  FROM (SELECT DISTINCT run_id, experiment, variant, grid_point FROM run_memberships) mb
+  JOIN runs r ON r.id = mb.run_id JOIN metrics m ON m.run_id = r.id
+ WHERE r.status = 'finished'
+ GROUP BY mb.experiment, mb.variant, mb.grid_point, r.dataset, m.representation, m.metric, m.name;
+)sql",
 };
 
 constexpr int kVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <system_error>
 
 #include "config/experiment.hpp"
@@ -29,6 +32,7 @@ public:
     Statement& bind(int i, int v) { return bind(i, int64_t(v)); }
     Statement& bind(int i, double v) { return check(sqlite3_bind_double(stmt_, i, v), i); }
     Statement& bind(int i, const std::optional<double>& v) { return v ? bind(i, *v) : check(sqlite3_bind_null(stmt_, i), i); }
+    Statement& bind(int i, const std::optional<int64_t>& v) { return v ? bind(i, *v) : check(sqlite3_bind_null(stmt_, i), i); }
     Statement& bind(int i, const std::string& v) {
         return check(sqlite3_bind_text(stmt_, i, v.c_str(), int(v.size()), SQLITE_TRANSIENT), i);
     }
@@ -122,9 +126,15 @@ void insert_metrics(sqlite3* db, int64_t run_id, const std::vector<MetricValue>&
         insert.bind(1, run_id).bind(2, m.representation).bind(3, m.metric).bind(4, m.name).bind(5, m.value).run();
 }
 
+// Columns read_run_row reads, from `r` (runs) and `mb` (one membership of the run).
 constexpr const char* kRunRowColumns =
-    "r.id, r.sweep_id, r.key, r.experiment, r.variant, r.grid_point, r.seed, r.status, r.error, r.device, "
+    "r.id, mb.sweep_id, r.key, mb.experiment, mb.variant, mb.grid_point, r.seed, r.status, r.error, r.device, "
     "r.progress, r.started_at, r.finished_at, r.train_seconds, r.samples_per_second, r.worker_pid, r.worker_host";
+// `mb` for a query of one row per run: a membership of the latest sweep that listed it.
+constexpr const char* kLatestMembership =
+    " LEFT JOIN run_memberships mb ON mb.run_id = r.id AND (mb.sweep_id, mb.experiment, mb.variant, mb.grid_point) = "
+    "(SELECT sweep_id, experiment, variant, grid_point FROM run_memberships WHERE run_id = r.id "
+    "ORDER BY sweep_id DESC, experiment, variant, grid_point LIMIT 1)";
 
 }  // namespace
 
@@ -153,7 +163,7 @@ Store Store::open_for_writing(const std::filesystem::path& path) {
     return store;
 }
 
-Store Store::open_existing(const std::filesystem::path& path) {
+Store Store::open_existing(const std::filesystem::path& path, bool migrate_older) {
     if (!std::filesystem::exists(path))
         throw StoreError("no database at '" + path.string() + "' (run a sweep first, or pass --db)");
     Store store(path, open_database(path, SQLITE_OPEN_READWRITE));
@@ -162,6 +172,8 @@ Store Store::open_existing(const std::filesystem::path& path) {
     if (version > schema::kVersion)
         throw StoreError("database '" + path.string() + "' has schema version " + std::to_string(version) +
                          ", newer than this mvrl-run knows (" + std::to_string(schema::kVersion) + "): upgrade mvrl");
+    // An older store is brought up to date (one transaction), so that every command reads one schema.
+    if (version < schema::kVersion && migrate_older) store.migrate();
     return store;
 }
 
@@ -179,12 +191,41 @@ void Store::migrate() {
         if (version > schema::kVersion)
             throw StoreError("schema version " + std::to_string(version) + " is newer than this mvrl-run knows (" +
                              std::to_string(schema::kVersion) + "): upgrade mvrl, or use another --db");
-        for (int v = version; v < schema::kVersion; ++v) exec(db_, schema::kMigrations[v]);
+        for (int v = version; v < schema::kVersion; ++v) {
+            exec(db_, schema::kMigrations[v]);
+            if (v + 1 == 2) rekey_runs_by_config();
+        }
         if (version != schema::kVersion)
             Statement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
                 .bind(1, std::to_string(schema::kVersion))
                 .run();
     });
+}
+
+// Version 2: a run's key becomes the hash of its resolved config alone (run_key_of), so the
+// same computation listed under two experiment names or variant labels is one run. Runs that
+// collapse onto one key are merged: the survivor is the finished one (of several, the first
+// queued: the lowest id), else the lowest id; the others' memberships move to it and
+// their rows (and params, metrics, curves, artifacts records, by cascade) are deleted — they
+// computed the same thing. Their artifact files stay on disk.
+void Store::rekey_runs_by_config() {
+    std::map<std::string, std::vector<std::pair<int64_t, bool>>> runs_of_key;  // new key -> (id, finished)
+    Statement all(db_, "SELECT id, config_json, status = 'finished' FROM runs ORDER BY id");
+    while (all.step()) runs_of_key[run_key_of(json::parse(all.text(1)))].emplace_back(all.integer(0), all.integer(2) != 0);
+    Statement move_memberships(db_, "INSERT OR IGNORE INTO run_memberships(sweep_id, run_id, experiment, variant, grid_point) "
+                                    "SELECT sweep_id, ?, experiment, variant, grid_point FROM run_memberships WHERE run_id = ?");
+    Statement remove(db_, "DELETE FROM runs WHERE id = ?");
+    Statement rekey(db_, "UPDATE runs SET key = ? WHERE id = ?");
+    for (auto& [key, ids] : runs_of_key) {
+        auto survivor = std::find_if(ids.begin(), ids.end(), [](const auto& r) { return r.second; });
+        const int64_t keep = survivor != ids.end() ? survivor->first : ids.front().first;
+        for (const auto& [id, finished] : ids) {
+            if (id == keep) continue;
+            move_memberships.bind(1, keep).bind(2, id).run();
+            remove.bind(1, id).run();
+        }
+        rekey.bind(1, key).bind(2, keep).run();
+    }
 }
 
 void Store::with_transaction(const std::function<void()>& body) {
@@ -217,26 +258,37 @@ QueueCounts Store::queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& r
     QueueCounts counts;
     with_transaction([&] {
         Statement find(db_, "SELECT id, status FROM runs WHERE key = ?");
+        Statement member(db_, "INSERT OR IGNORE INTO run_memberships(sweep_id, run_id, experiment, variant, grid_point) "
+                              "VALUES (?, ?, ?, ?, ?)");
+        auto add_membership = [&](int64_t id, const PlannedRun& run) {
+            member.bind(1, sweep_id).bind(2, id).bind(3, run.experiment).bind(4, run.variant).bind(5, run.grid_point.dump()).run();
+        };
+        std::set<std::string> seen;  // keys this call has already counted: two rows, one run
         Statement insert(db_, std::string("INSERT INTO runs(key, sweep_id, experiment, variant, grid_point, seed, dataset, "
                                           "model, config_json, status, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ") +
                                   kNow + ")");
         Statement insert_param(db_, "INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)");
-        Statement requeue(db_, std::string("UPDATE runs SET status = 'queued', sweep_id = ?, queued_at = ") + kNow +
-                                   " WHERE id = ?");
+        // A new pass: --max-attempts counts the attempts from here.
+        Statement requeue(db_, std::string("UPDATE runs SET status = 'queued', attempts_at_queue = attempts, queued_at = ") +
+                                   kNow + " WHERE id = ?");
         for (const auto& run : runs) {
+            const bool counted = !seen.insert(run.key).second;
             find.bind(1, run.key);
             if (find.step()) {
                 int64_t id = find.integer(0);
                 std::string status = find.text(1);
                 find.reset();
-                if (status == "finished") {
+                add_membership(id, run);
+                if (counted) {
+                    ++counts.duplicates;
+                } else if (status == "finished") {
                     ++counts.finished;
                 } else if (status == "failed" && !retry_failed) {
                     ++counts.failed_kept;
                 } else if (status == "running") {
                     ++counts.running_elsewhere;
-                } else {
-                    requeue.bind(1, sweep_id).bind(2, id).run();
+                } else {  // interrupted, queued by a sweep that has not run it yet, or orphaned
+                    requeue.bind(1, id).run();
                     ++counts.requeued;
                 }
                 continue;
@@ -248,6 +300,7 @@ QueueCounts Store::queue_runs(int64_t sweep_id, const std::vector<PlannedRun>& r
                 .bind(8, run.config["model"]["plugin"].get<std::string>()).bind(9, run.config.dump())
                 .run();
             int64_t id = sqlite3_last_insert_rowid(db_);
+            add_membership(id, run);
             json without_evaluate = run.config;
             without_evaluate.erase("evaluate");
             const json params = flatten(without_evaluate);
@@ -279,24 +332,72 @@ std::vector<PluginRecord> Store::recorded_plugins() {
     return records;
 }
 
+namespace {
+
+// A run whose worker died from outside: queued again while it has attempts left in this pass,
+// else failed, the attempt count named either way. True when queued again.
+bool requeue_or_fail(sqlite3* db, int64_t run_id, const std::string& why, int max_attempts) {
+    Statement attempts(db, "SELECT attempts - attempts_at_queue FROM runs WHERE id = ?");
+    attempts.bind(1, run_id);
+    const int64_t tried = attempts.step() ? attempts.integer(0) : 0;
+    const std::string count = "attempt " + std::to_string(tried) + " of " + std::to_string(max_attempts);
+    if (tried < max_attempts) {
+        Statement(db, "UPDATE runs SET status = 'queued', error = ?, progress = NULL WHERE id = ?")
+            .bind(1, why + " on " + count + "; queued again").bind(2, run_id).run();
+        return true;
+    }
+    Statement(db, std::string("UPDATE runs SET status = 'failed', error = ?, progress = NULL, finished_at = ") + kNow +
+                      " WHERE id = ?")
+        .bind(1, why + " on " + count + "; not retried (--max-attempts)").bind(2, run_id).run();
+    return false;
+}
+
+}  // namespace
+
 int Store::requeue_orphaned_runs(const std::string& this_host, const std::function<bool(int64_t)>& alive,
-                                 double stale_after_seconds) {
-    int requeued = 0;
-    with_transaction([&] {
+                                 double stale_after_seconds, int max_attempts) {
+    // Read first, outside a write transaction: many waiting processes poll this, and almost
+    // always nothing is orphaned.
+    struct Orphan {
+        int64_t id, pid;
+        std::string host;
+    };
+    std::vector<Orphan> orphans;
+    {
         Statement running(db_, std::string("SELECT id, worker_pid, worker_host, ") + kUnixNow +
                                    " - coalesce(heartbeat_at, 0) FROM runs WHERE status = 'running'");
-        std::vector<std::pair<int64_t, std::string>> orphans;
         while (running.step()) {
             int64_t pid = running.integer(1);
             std::string host = running.text(2);
-            bool orphaned = host == this_host ? !alive(pid) : running.real(3) > stale_after_seconds;
-            if (orphaned)
-                orphans.emplace_back(running.integer(0), "requeued: its worker (pid " + std::to_string(pid) + " on " +
-                                                             host + ") vanished mid-run");
+            if (host == this_host ? !alive(pid) : running.real(3) > stale_after_seconds)
+                orphans.push_back({running.integer(0), pid, host});
         }
-        Statement requeue(db_, "UPDATE runs SET status = 'queued', error = ?, progress = NULL WHERE id = ?");
-        for (const auto& [id, why] : orphans) requeue.bind(1, why).bind(2, id).run();
-        requeued = int(orphans.size());
+    }
+    if (orphans.empty()) return 0;
+    int requeued = 0;
+    with_transaction([&] {
+        Statement still(db_, "SELECT count(*) FROM runs WHERE id = ? AND status = 'running' AND worker_pid = ? AND worker_host = ?");
+        for (const auto& o : orphans) {
+            still.bind(1, o.id).bind(2, o.pid).bind(3, o.host);
+            still.step();
+            const bool unchanged = still.integer(0) == 1;
+            still.reset();
+            if (unchanged)
+                requeued += requeue_or_fail(db_, o.id, "its worker (pid " + std::to_string(o.pid) + " on " + o.host +
+                                                           ") vanished mid-run", max_attempts);
+        }
+    });
+    return requeued;
+}
+
+int Store::requeue_runs_of_killed_worker(int64_t pid, const std::string& host, const std::string& why, int max_attempts) {
+    int requeued = 0;
+    with_transaction([&] {
+        Statement running(db_, "SELECT id FROM runs WHERE status = 'running' AND worker_pid = ? AND worker_host = ?");
+        running.bind(1, pid).bind(2, host);
+        std::vector<int64_t> ids;
+        while (running.step()) ids.push_back(running.integer(0));
+        for (int64_t id : ids) requeued += requeue_or_fail(db_, id, why, max_attempts);
     });
     return requeued;
 }
@@ -333,7 +434,8 @@ StatusCounts count_statuses(const std::vector<RunRow>& rows) {
 std::vector<RunRow> Store::runs_of_keys(const std::vector<std::string>& keys) {
     load_keys_table(keys);
     std::vector<RunRow> rows;
-    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r JOIN wanted_keys w ON w.key = r.key ORDER BY r.id");
+    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r JOIN wanted_keys w ON w.key = r.key" +
+                         kLatestMembership + " ORDER BY r.id");
     while (s.step()) rows.push_back(read_run_row(s));
     return rows;
 }
@@ -342,8 +444,9 @@ std::optional<ClaimedRun> Store::claim_next_run(int64_t sweep_id, const std::str
                                                 const std::string& host) {
     std::optional<ClaimedRun> claimed;
     with_transaction([&] {
-        Statement next(db_, "SELECT id, key, experiment, variant, seed, config_json FROM runs "
-                            "WHERE sweep_id = ? AND status = 'queued' ORDER BY id LIMIT 1");
+        Statement next(db_, "SELECT r.id, r.key, mb.experiment, mb.variant, r.seed, r.config_json FROM runs r "
+                            "JOIN run_memberships mb ON mb.run_id = r.id AND mb.sweep_id = ?1 "
+                            "WHERE r.status = 'queued' ORDER BY r.id LIMIT 1");
         next.bind(1, sweep_id);
         if (!next.step()) return;
         ClaimedRun run{next.integer(0), next.text(1), next.text(2), next.text(3), next.integer(4), json::parse(next.text(5))};
@@ -359,6 +462,23 @@ std::optional<ClaimedRun> Store::claim_next_run(int64_t sweep_id, const std::str
         claimed = std::move(run);
     });
     return claimed;
+}
+
+StatusCounts Store::statuses_of_sweep(int64_t sweep_id) {
+    Statement s(db_, "SELECT status, count(*) FROM runs WHERE id IN (SELECT run_id FROM run_memberships WHERE sweep_id = ?) "
+                     "GROUP BY status");
+    s.bind(1, sweep_id);
+    StatusCounts counts;
+    while (s.step()) {
+        const std::string status = s.text(0);
+        const int n = int(s.integer(1));
+        if (status == "queued") counts.queued = n;
+        else if (status == "running") counts.running = n;
+        else if (status == "finished") counts.finished = n;
+        else if (status == "failed") counts.failed = n;
+        else if (status == "interrupted") counts.interrupted = n;
+    }
+    return counts;
 }
 
 void Store::heartbeat(int64_t run_id, const std::string& progress_json) {
@@ -383,9 +503,10 @@ void Store::finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, 
         insert_metrics(db_, run_id, metrics);
         Statement(db_, std::string("UPDATE runs SET status = 'finished', error = NULL, progress = NULL, finished_at = ") + kNow +
                            ", train_seconds = ?, eval_seconds = ?, samples_per_second = ?, final_loss = ?, "
-                           "peak_memory_bytes = ?, device = ? WHERE id = ?")
+                           "peak_memory_bytes = ?, device = ?, threads = ? WHERE id = ?")
             .bind(1, t.train_seconds).bind(2, t.eval_seconds).bind(3, t.samples_per_second).bind(4, t.final_loss)
-            .bind(5, t.peak_memory_bytes).bind(6, t.device).bind(7, run_id)
+            .bind(5, t.peak_memory_bytes).bind(6, t.device)
+            .bind(7, t.threads > 0 ? std::optional<int64_t>(t.threads) : std::nullopt).bind(8, run_id)
             .run();
     });
 }
@@ -417,11 +538,15 @@ void Store::interrupt_run(int64_t run_id, const std::string& reason) {
 }
 
 std::vector<RunRow> Store::list_runs(const RunFilter& f) {
-    std::string sql = std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE 1 = 1";
-    if (f.sweep_id) sql += " AND r.sweep_id = ?1";
-    if (!f.experiment.empty()) sql += " AND r.experiment = ?2";
+    // One row per place a run appears; with a sweep, the places that sweep listed it in.
+    std::string places = f.sweep_id ? "SELECT sweep_id, run_id, experiment, variant, grid_point FROM run_memberships WHERE sweep_id = ?1"
+                                    : "SELECT max(sweep_id) AS sweep_id, run_id, experiment, variant, grid_point FROM run_memberships "
+                                      "GROUP BY run_id, experiment, variant, grid_point";
+    std::string sql = std::string("SELECT ") + kRunRowColumns + " FROM runs r " + (f.sweep_id ? "" : "LEFT ") + "JOIN (" + places +
+                      ") mb ON mb.run_id = r.id WHERE 1 = 1";
+    if (!f.experiment.empty()) sql += " AND mb.experiment = ?2";
     if (!f.status.empty()) sql += " AND r.status = ?3";
-    sql += " ORDER BY r.id";
+    sql += " ORDER BY r.id, mb.experiment, mb.variant, mb.grid_point";
     Statement s(db_, sql);
     if (f.sweep_id) s.bind(1, *f.sweep_id);
     if (!f.experiment.empty()) s.bind(2, f.experiment);
@@ -452,12 +577,13 @@ std::vector<std::pair<std::string, double>> Store::final_losses_of_keys(const st
 std::optional<RunRow> Store::find_run(const std::string& id_or_key) {
     const bool numeric = !id_or_key.empty() && id_or_key.find_first_not_of("0123456789") == std::string::npos;
     if (numeric && id_or_key.size() < 18) {
-        Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE r.id = ?");
+        Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r" + kLatestMembership + " WHERE r.id = ?");
         s.bind(1, int64_t(std::stoll(id_or_key)));
         if (s.step()) return read_run_row(s);
     }
     if (id_or_key.size() < 6) return std::nullopt;
-    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r WHERE substr(r.key, 1, ?) = ? ORDER BY r.id LIMIT 2");
+    Statement s(db_, std::string("SELECT ") + kRunRowColumns + " FROM runs r" + kLatestMembership +
+                         " WHERE substr(r.key, 1, ?) = ? ORDER BY r.id LIMIT 2");
     s.bind(1, int64_t(id_or_key.size())).bind(2, id_or_key);
     if (!s.step()) return std::nullopt;
     RunRow row = read_run_row(s);

@@ -23,7 +23,7 @@ public:
 
 struct PlannedRun;
 
-constexpr int kStoreSchemaVersion = 1;
+constexpr int kStoreSchemaVersion = 2;
 
 struct SweepRecord {
     std::string experiment, experiment_path, experiment_toml, command_line, host, revision;
@@ -35,7 +35,8 @@ struct PluginRecord {
 
 struct QueueCounts {
     int added = 0;           // new runs
-    int requeued = 0;        // interrupted, orphaned or (with retry) failed runs queued again
+    int requeued = 0;        // interrupted, orphaned, still queued or (with retry) failed runs queued again
+    int duplicates = 0;      // planned rows that resolve to a run another row of this call already holds
     int finished = 0;        // already finished: not run again
     int failed_kept = 0;     // failed, left alone (no --retry-failed)
     int running_elsewhere = 0;  // held by a live worker of another sweep
@@ -72,6 +73,7 @@ struct RunTimings {
     std::optional<double> final_loss;  // none for a model without training (stored NULL: nothing to select by)
     int64_t peak_memory_bytes = 0;
     std::string device;
+    int threads = 0;  // intra-op threads the run used; 0: unknown (stored NULL)
 };
 
 struct RunRow {
@@ -83,8 +85,8 @@ struct RunRow {
 };
 
 struct RunFilter {
-    std::optional<int64_t> sweep_id;
-    std::string experiment;  // empty: any
+    std::optional<int64_t> sweep_id;  // the runs this sweep listed
+    std::string experiment;  // empty: any; else runs that appear in this experiment
     std::string status;      // empty: any
 };
 
@@ -101,8 +103,9 @@ public:
     // Opens (creating the file and folder when needed) and brings the schema to the current version.
     // Throws StoreError when the file cannot be written or has a newer schema than this program.
     static Store open_for_writing(const std::filesystem::path& path);
-    // Opens an existing store; refuses a newer schema too, but never migrates.
-    static Store open_existing(const std::filesystem::path& path);
+    // Opens an existing store; refuses a newer schema too, and migrates an older one unless told
+    // not to (a dry run writes nothing).
+    static Store open_existing(const std::filesystem::path& path, bool migrate_older = true);
 
     Store(Store&&) noexcept;
     Store& operator=(Store&&) noexcept;
@@ -117,18 +120,26 @@ public:
     void record_plugins(const std::vector<PluginRecord>& plugins);
     // The newest record of each plugin: enough to resolve an experiment without loading plugins.
     std::vector<PluginRecord> recorded_plugins();
-    // Runs left 'running' by a worker that no longer exists go back to the queue. `alive` says
-    // whether a pid on this host is alive; runs of other hosts count as orphaned when their
-    // heartbeat is older than stale_after_seconds.
+    // Runs left 'running' by a worker that no longer exists go back to the queue (or fail, after
+    // max_attempts in this pass). `alive` says whether a pid on this host is alive; runs of other
+    // hosts count as orphaned when their heartbeat is older than stale_after_seconds.
     int requeue_orphaned_runs(const std::string& this_host, const std::function<bool(int64_t)>& alive,
-                              double stale_after_seconds);
-    // The run a worker was executing when it died, marked failed (crash) or interrupted (killed).
+                              double stale_after_seconds, int max_attempts);
+    // The run a worker was executing when it died, marked failed (a crash inside a plugin).
     void end_runs_of_worker(int64_t pid, const std::string& host, const std::string& status, const std::string& error);
+    // The run of a worker killed from outside (SIGKILL: the OOM killer, a preemption): queued again
+    // while it has had fewer than max_attempts attempts in this pass, else failed; `why` says what
+    // happened and the attempt count is added. Returns how many were queued again.
+    int requeue_runs_of_killed_worker(int64_t pid, const std::string& host, const std::string& why, int max_attempts);
+    // One row per run (its experiment and variant: the latest sweep's membership).
     std::vector<RunRow> runs_of_keys(const std::vector<std::string>& keys);
 
     // ---- worker ----
+    // The first queued run among those sweep `sweep_id` listed, whichever sweep queued it.
     std::optional<ClaimedRun> claim_next_run(int64_t sweep_id, const std::string& worker, int64_t pid,
                                              const std::string& host);
+    // How the runs sweep `sweep_id` listed stand now.
+    StatusCounts statuses_of_sweep(int64_t sweep_id);
     void heartbeat(int64_t run_id, const std::string& progress_json);
     void record_epoch(int64_t run_id, const std::string& stage, int epoch, const std::vector<std::pair<std::string, double>>& values);
     void finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& timings);
@@ -137,6 +148,7 @@ public:
     void interrupt_run(int64_t run_id, const std::string& reason);
 
     // ---- queries ----
+    // One row per run and place it appears (experiment, variant, grid point: its memberships).
     std::vector<RunRow> list_runs(const RunFilter& filter);
     // metric values of finished runs among `keys`: key -> values
     std::vector<std::pair<std::string, MetricValue>> metrics_of_keys(const std::vector<std::string>& keys);
@@ -159,6 +171,7 @@ public:
 private:
     explicit Store(std::filesystem::path path, sqlite3* db);
     void migrate();
+    void rekey_runs_by_config();
     void with_transaction(const std::function<void()>& body);
     void load_keys_table(const std::vector<std::string>& keys);
 

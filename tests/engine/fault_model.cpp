@@ -1,7 +1,8 @@
 // test-faults: a test-only model that trains a real linear autoencoder on view0 and misbehaves on
 // request, so the engine's handling of crashes, NaN losses, slow runs and kills can be tested with
 // real processes: fault = segfault | abort | nan | throw at epoch `fault_epoch`; `step_sleep_ms`
-// makes each step slow enough to interrupt.
+// makes each step slow enough to interrupt. A second plugin, the dataset test-bad-data, returns what
+// a broken dataset would: malformed JSON from info(), or a label with fewer rows than the views.
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -72,6 +73,58 @@ private:
     std::unique_ptr<torch::optim::SGD> optimizer_;
 };
 
+class BadDataset : public mvrl::Dataset {
+public:
+    static constexpr const char* name = "test-bad-data";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description = "Test fixture: a 2-view dataset that returns malformed info() or a short label";
+
+    static mvrl::ParamSchema schema() {
+        return mvrl::ParamSchema().add_string("fault", "none", "what it returns wrong", {"none", "malformed-info", "short-label"});
+    }
+
+    BadDataset(const mvrl::Params& p, const mvrl::Context&) : fault_(p.get_string("fault")) {}
+
+    static constexpr int64_t kRows = 64;
+    mvrl::json info() override {
+        return {{"n", kRows}, {"classes", 2}, {"views", {{{"shape", {4}}}, {{"shape", {4}}}}}};
+    }
+    // What info() sends across the ABI: the SDK always writes valid JSON, so the fault is injected here.
+    const char* info_text() {
+        info_text_ = fault_ == "malformed-info" ? R"({"n": 64, "classes": 2, "views": [{"shape": [4]}, {"shape": [4])"
+                                                : info().dump();
+        return info_text_.c_str();
+    }
+    mvrl::TensorMap load() override {
+        torch::Generator gen = at::detail::createCPUGenerator(7);
+        const int64_t label_rows = fault_ == "short-label" ? kRows / 2 : kRows;
+        return {{"view0", at::randn({kRows, 4}, gen, torch::kFloat32)},
+                {"view1", at::randn({kRows, 4}, gen, torch::kFloat32)},
+                {"label", torch::arange(label_rows, torch::kInt64) % 2}};
+    }
+
+private:
+    std::string fault_, info_text_;
+};
+
+// The SDK's dataset table, with info() replaced by one that can return broken text.
+const mvrl_plugin_info* bad_dataset_plugin() {
+    static mvrl_dataset_api api = [] {
+        mvrl_dataset_api a = *static_cast<const mvrl_dataset_api*>(mvrl::dataset_plugin<BadDataset>()->api);
+        a.info = [](void* h, const char** out, mvrl_error*) -> mvrl_status {
+            *out = mvrl::detail::handle_of<BadDataset>(h)->impl->info_text();
+            return MVRL_OK;
+        };
+        return a;
+    }();
+    static mvrl_plugin_info info = [] {
+        mvrl_plugin_info i = *mvrl::dataset_plugin<BadDataset>();
+        i.api = &api;
+        return i;
+    }();
+    return &info;
+}
+
 }  // namespace
 
-MVRL_EXPORT_PLUGINS(mvrl::model_plugin<FaultModel>())
+MVRL_EXPORT_PLUGINS(mvrl::model_plugin<FaultModel>(), bad_dataset_plugin())

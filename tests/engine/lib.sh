@@ -7,6 +7,7 @@ TEST_PLUGIN_DIR=$2
 EXPERIMENTS=$3
 WORK=$(mktemp -d)
 DB=$WORK/results/mvrl.sqlite
+DB_LOGS=$WORK/results/logs
 cleanup() {
   pkill -KILL -f -- "--db $DB" 2>/dev/null || true
   rm -rf "$WORK"

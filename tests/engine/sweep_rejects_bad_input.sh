@@ -86,6 +86,6 @@ out=$(sweep "$f" 2>&1)
 code=$?
 set -e
 expect_eq "$code" 2 "newer schema: exit code"
-expect_match "$out" "schema version 99 is newer than this mvrl-run knows \(1\): upgrade mvrl" "newer schema: message"
+expect_match "$out" "schema version 99 is newer than this mvrl-run knows \([0-9]+\): upgrade mvrl" "newer schema: message"
 expect_eq "$(q "select count(*) from sqlite_master where name = 'runs'")" 0 "newer schema: nothing written"
 echo "ok"
