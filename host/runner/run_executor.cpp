@@ -227,6 +227,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         HostContext ctx(device_name, uint64_t(run.seed), torch::get_num_threads(), cache_dir);
         torch::Device device(device_name);
         result.timings.device = device_name;
+        result.timings.threads = torch::get_num_threads();
 
         DatasetHandle dataset(registry.require(config["dataset"]["plugin"], MVRL_KIND_DATASET),
                               config["dataset"]["params"].dump(), ctx);

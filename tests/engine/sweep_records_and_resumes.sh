@@ -21,6 +21,12 @@ expect_eq "$(q "select count(*) from summary where name = 'ACC'")" 6 "summary ro
 expect_eq "$(q "select min(n) from summary")" 2 "seeds per summary row"
 expect_eq "$(q "select count(*) from plugins")" 3 "plugins used, with their SHA-256"
 expect_eq "$(q "select count(*) from runs where samples_per_second > 0 and train_seconds > 0")" 12 "timings"
+# --jobs 2 on this machine: each worker gets max(1, cores / 2) threads, records them, and its idle
+# OpenMP threads sleep (the coordinator exported OMP_WAIT_POLICY=PASSIVE before starting it).
+threads=$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))
+expect_eq "$(q "select count(*) from runs where threads = $threads")" 12 "threads recorded per run"
+expect_eq "$(grep -h -c "$threads intra-op threads, BLAS .*OMP_WAIT_POLICY=PASSIVE" "$WORK"/results/logs/*.log | paste -sd+ | bc)" 12 \
+  "each run's log line: threads, BLAS, wait policy"
 expect_match "$out" "\| variant \| nearest-centroid.ACC \| n \|" "table printed after the sweep"
 
 before=$(q "select group_concat(finished_at) from runs order by id")
