@@ -86,7 +86,7 @@ private:
             torch::Tensor draws = at::rand({trials}, gen, torch::kFloat64) * cumulative[-1];
             torch::Tensor candidates = torch::searchsorted(cumulative, draws).clamp_max(n - 1);
             torch::Tensor picked = x.index_select(0, candidates.to(x.device()));
-            torch::Tensor to_candidates = squared_distances(picked, squared_norms(picked), x);
+            torch::Tensor to_candidates = squared_distances(x, x_norms_, picked).t();  // ||x||² computed once, not per centre
             torch::Tensor potentials = torch::minimum(closest.unsqueeze(0), to_candidates).sum(1);
             int64_t best = potentials.argmin().item<int64_t>();
             chosen.push_back(candidates[best].item<int64_t>());
@@ -101,7 +101,8 @@ private:
         return x.is_cpu() ? lloyd_on_cpu(x, centres, tol) : lloyd_on_device(x, centres, tol);
     }
 
-    // CPU: one fused pass per iteration (lloyd_kernel.cpp) over blocks of rows in parallel; each
+    // CPU: per block of rows, one BLAS product for the dot products and one fused pass
+    // (lloyd_kernel.cpp) for the assignment and the M-step's sums, blocks in parallel; each
     // block's partial sums are kept apart and added in block order, so the result does not depend
     // on the number of threads.
     std::pair<torch::Tensor, double> lloyd_on_cpu(const torch::Tensor& x_in, torch::Tensor centres, double tol) const {
@@ -118,11 +119,14 @@ private:
             block_sums.zero_(), block_counts.zero_(), block_inertia.zero_();
             AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "kmeans_assign", [&] {
                 at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
-                    for (int64_t b = first; b < last; ++b)
-                        mvrl::kmeans::assign_rows(x.data_ptr<scalar_t>(), b * kBlockRows, std::min(n, (b + 1) * kBlockRows), d,
-                                                  c_t.data_ptr<scalar_t>(), c_norms.data_ptr<scalar_t>(), k,
-                                                  labels.data_ptr<int64_t>(), block_sums[b].data_ptr<double>(),
-                                                  block_counts[b].data_ptr<int64_t>(), block_inertia.data_ptr<double>() + b);
+                    for (int64_t b = first; b < last; ++b) {
+                        const int64_t lo = b * kBlockRows, hi = std::min(n, lo + kBlockRows);
+                        torch::Tensor dots = torch::mm(x.slice(0, lo, hi), c_t).contiguous();  // one BLAS call per block
+                        mvrl::kmeans::assign_rows(x.data_ptr<scalar_t>(), lo, hi, d, dots.data_ptr<scalar_t>(),
+                                                  c_norms.data_ptr<scalar_t>(), k, labels.data_ptr<int64_t>(),
+                                                  block_sums[b].data_ptr<double>(), block_counts[b].data_ptr<int64_t>(),
+                                                  block_inertia.data_ptr<double>() + b);
+                    }
                 });
             });
         };
