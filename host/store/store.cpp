@@ -419,15 +419,17 @@ void Store::load_keys_table(const std::vector<std::string>& keys) {
     exec(db_, "RELEASE load_keys");
 }
 
+void StatusCounts::add(const std::string& status, int n) {
+    if (status == "queued") queued += n;
+    else if (status == "running") running += n;
+    else if (status == "finished") finished += n;
+    else if (status == "failed") failed += n;
+    else if (status == "interrupted") interrupted += n;
+}
+
 StatusCounts count_statuses(const std::vector<RunRow>& rows) {
     StatusCounts counts;
-    for (const auto& r : rows) {
-        if (r.status == "queued") ++counts.queued;
-        else if (r.status == "running") ++counts.running;
-        else if (r.status == "finished") ++counts.finished;
-        else if (r.status == "failed") ++counts.failed;
-        else if (r.status == "interrupted") ++counts.interrupted;
-    }
+    for (const auto& r : rows) counts.add(r.status);
     return counts;
 }
 
@@ -469,15 +471,7 @@ StatusCounts Store::statuses_of_sweep(int64_t sweep_id) {
                      "GROUP BY status");
     s.bind(1, sweep_id);
     StatusCounts counts;
-    while (s.step()) {
-        const std::string status = s.text(0);
-        const int n = int(s.integer(1));
-        if (status == "queued") counts.queued = n;
-        else if (status == "running") counts.running = n;
-        else if (status == "finished") counts.finished = n;
-        else if (status == "failed") counts.failed = n;
-        else if (status == "interrupted") counts.interrupted = n;
-    }
+    while (s.step()) counts.add(s.text(0), int(s.integer(1)));
     return counts;
 }
 

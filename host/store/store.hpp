@@ -93,6 +93,8 @@ struct RunFilter {
 struct StatusCounts {
     int queued = 0, running = 0, finished = 0, failed = 0, interrupted = 0;
     int total() const { return queued + running + finished + failed + interrupted; }
+    // Counts `n` runs of `status` (a runs.status value; any other is ignored).
+    void add(const std::string& status, int n = 1);
 };
 
 // How many of `rows` are in each status.
