@@ -220,14 +220,14 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         std::string device_name = resolve_device(config["device"].get<std::string>());
         int threads = config["train"]["threads"].get<int>();
         torch::set_num_threads(threads > 0 ? threads : std::max(1, default_threads));
+        result.timings.threads = torch::get_num_threads();
         const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-        std::cerr << "run " << run.id << ": " << torch::get_num_threads() << " intra-op threads, BLAS "
+        std::cerr << "run " << run.id << ": " << result.timings.threads << " intra-op threads, BLAS "
                   << loaded_library_path("libblas.so") << ", OMP_WAIT_POLICY=" << (wait_policy ? wait_policy : "(unset)") << "\n";
         torch::manual_seed(uint64_t(run.seed));
-        HostContext ctx(device_name, uint64_t(run.seed), torch::get_num_threads(), cache_dir);
+        HostContext ctx(device_name, uint64_t(run.seed), result.timings.threads, cache_dir);
         torch::Device device(device_name);
         result.timings.device = device_name;
-        result.timings.threads = torch::get_num_threads();
 
         DatasetHandle dataset(registry.require(config["dataset"]["plugin"], MVRL_KIND_DATASET),
                               config["dataset"]["params"].dump(), ctx);
