@@ -3,9 +3,9 @@
 # migrates: every finished run is kept and found under its new key — re-running its experiments
 # trains nothing — and the 6 runs that two experiment names held twice are merged.
 source "$(dirname "$0")/lib.sh"
-fixture=$EXPERIMENTS/../../fixtures/old-store/store-v1.sqlite
+fixture=$EXPERIMENTS/../../fixtures/old-store/store-v1.sql
 mkdir -p "$(dirname "$DB")"
-cp "$fixture" "$DB"
+sqlite3 "$DB" < "$fixture"  # the store file, rebuilt from its committed SQL dump
 expect_eq "$(q "select value from meta where key = 'schema_version'")" 1 "the fixture is schema 1"
 expect_eq "$(q "select count(*) from runs where status = 'finished'")" 19 "finished runs before (12 + 6 duplicates + 1)"
 finished_configs=$(q "select count(distinct config_json) from runs where status = 'finished'")
