@@ -4,8 +4,8 @@
 // (the inertia), in one pass while the block is in cache; scikit-learn's lloyd does the same in
 // chunks of 256 rows.
 //
-// Compiled on its own at -O3 with an AVX2/FMA clone chosen at load time (lloyd_kernel.cpp), which
-// the torch translation unit, tied to the shared precompiled header's flags, cannot be.
+// Compiled on its own at -O3 with an AVX2 clone chosen at load time (lloyd_kernel.cpp), which the
+// torch translation unit, tied to the shared precompiled header's flags, cannot be.
 #pragma once
 
 #include <cstdint>
