@@ -36,20 +36,26 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions&)
     filter.status = status;
     if (vm.count("sweep")) filter.sweep_id = vm["sweep"].as<int64_t>();
     std::vector<host::RunRow> rows;
+    json out = json::array();
     try {
-        rows = host::Store::open_existing(vm["db"].as<std::string>()).list_runs(filter);
+        host::Store store = host::Store::open_existing(vm["db"].as<std::string>());
+        rows = store.list_runs(filter);
+        if (format == "json")
+            for (const auto& r : rows) {
+                json warnings = json::array();
+                for (const auto& w : store.warnings_of_run(r.id)) warnings.push_back({{"source", w.source}, {"message", w.message}});
+                out.push_back({{"id", r.id}, {"key", r.key}, {"experiment", r.experiment}, {"variant", r.variant},
+                               {"grid_point", json::parse(r.grid_point)}, {"seed", r.seed}, {"status", r.status},
+                               {"error", r.error}, {"device", r.device}, {"train_seconds", r.train_seconds},
+                               {"samples_per_second", r.samples_per_second}, {"attempts", r.attempts},
+                               {"resumed_from", r.resumed_from.empty() ? json() : json(r.resumed_from)}, {"warnings", warnings}});
+            }
     } catch (const host::StoreError& e) {
         std::cerr << "mvrl-run runs: " << e.what() << "\n";
         return kExitUsage;
     }
 
     if (format == "json") {
-        json out = json::array();
-        for (const auto& r : rows)
-            out.push_back({{"id", r.id}, {"key", r.key}, {"experiment", r.experiment}, {"variant", r.variant},
-                           {"grid_point", json::parse(r.grid_point)}, {"seed", r.seed}, {"status", r.status},
-                           {"error", r.error}, {"device", r.device}, {"train_seconds", r.train_seconds},
-                           {"samples_per_second", r.samples_per_second}});
         std::cout << out.dump(2) << "\n";
         return kExitOk;
     }
@@ -57,6 +63,8 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions&)
     std::printf(fmt, "ID", "KEY", "EXPERIMENT", "VARIANT", "SEED", "STATUS", "SECONDS", "DEVICE", "GRID POINT / ERROR");
     for (const auto& r : rows) {
         std::string detail = r.error.empty() ? (r.grid_point == "{}" ? "" : r.grid_point) : r.error;
+        if (r.warnings > 0) detail += std::string(detail.empty() ? "" : " ") + "[" + std::to_string(r.warnings) + " warning" +
+                                      (r.warnings > 1 ? "s" : "") + ": --format json]";
         if (format == "csv") detail = "\"" + detail + "\"";  // errors may hold commas
         char seconds[32];
         std::snprintf(seconds, sizeof seconds, "%.1f", r.train_seconds);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -154,11 +155,13 @@ void check_train(json& train, const std::string& where, const Reader& reader) {
     need_int("batch_size", 256, 1);
     need_int("eval_batch_size", 4096, 1);
     need_int("threads", 0, 0);
+    need_int("checkpoint_every", 0, 0);
     if (!train.contains("shuffle")) train["shuffle"] = true;
     if (!train["shuffle"].is_boolean()) reader.fail(where + ": train.shuffle must be true or false");
+    static const std::set<std::string> known = {"batch_size", "checkpoint_every", "eval_batch_size", "shuffle", "threads"};
     for (auto it = train.begin(); it != train.end(); ++it)
-        if (it.key() != "batch_size" && it.key() != "eval_batch_size" && it.key() != "threads" && it.key() != "shuffle")
-            reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size eval_batch_size shuffle threads");
+        if (!known.count(it.key()))
+            reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size checkpoint_every eval_batch_size shuffle threads");
 }
 
 std::vector<std::string> string_list(const toml::node& node, const std::string& what, const Reader& reader) {
@@ -284,7 +287,13 @@ std::string sha256_hex(const std::string& bytes) {
     return out;
 }
 
-std::string run_key_of(const json& resolved_config) { return sha256_hex(resolved_config.dump()); }
+// How often a run checkpoints does not change what it computes (a resumed run equals an
+// uninterrupted one), so it is not part of the identity.
+std::string run_key_of(const json& resolved_config) {
+    json identity = resolved_config;
+    if (identity.contains("train") && identity["train"].is_object()) identity["train"].erase("checkpoint_every");
+    return sha256_hex(identity.dump());
+}
 
 void set_dotted(json& target, const std::string& dotted_key, const json& value) {
     json* node = &target;

@@ -82,7 +82,7 @@ std::string sha256_hex(const std::string& bytes);
 
 // A run's identity: the SHA-256 of its resolved config (plugins with versions and every parameter,
 // train, evaluate, device, seed). Labels are not part of it, so renaming a row or listing it in
-// another experiment finds the same run.
+// another experiment finds the same run; nor is train.checkpoint_every, which changes no result.
 std::string run_key_of(const json& resolved_config);
 
 }  // namespace mvrl::host

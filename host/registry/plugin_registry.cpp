@@ -62,11 +62,26 @@ size_t minimum_api_size(int kind) {
     return 0;
 }
 
-std::string missing_required_call(int kind, const void* api) {
-    auto missing = [](std::initializer_list<std::pair<const char*, const void*>> calls) -> std::string {
+// Why a function table cannot be used ("" when it can): a required call that is NULL, or half of
+// a group that ABI 1.1 makes optional together (training: stages, train_step, end_epoch;
+// checkpoints: save, load). A 1.0 plugin had to fill every model call, so one with a NULL there is
+// refused as it always was.
+std::string unusable_calls(int kind, const void* api, uint32_t abi_minor) {
+    using Calls = std::initializer_list<std::pair<const char*, const void*>>;
+    auto missing = [](Calls calls) -> std::string {
         for (const auto& [name, fn] : calls)
-            if (!fn) return name;
+            if (!fn) return std::string("required call '") + name + "' is NULL";
         return "";
+    };
+    auto all_or_none = [](Calls calls, const char* what) -> std::string {
+        size_t present = 0;
+        std::string null_ones;
+        for (const auto& [name, fn] : calls) {
+            if (fn) ++present;
+            else null_ones += (null_ones.empty() ? "'" : ", '") + std::string(name) + "'";
+        }
+        if (present == 0 || present == calls.size()) return "";
+        return null_ones + " NULL while the rest of " + what + " is not: they are optional together (ABI 1.1)";
     };
     switch (kind) {
     case MVRL_KIND_DATASET: {
@@ -76,10 +91,16 @@ std::string missing_required_call(int kind, const void* api) {
     }
     case MVRL_KIND_MODEL: {
         auto* t = static_cast<const mvrl_model_api*>(api);
-        return missing({{"create", (const void*)t->create}, {"destroy", (const void*)t->destroy},
-                        {"stages", (const void*)t->stages}, {"train_step", (const void*)t->train_step},
-                        {"end_epoch", (const void*)t->end_epoch}, {"encode", (const void*)t->encode},
-                        {"save", (const void*)t->save}, {"load", (const void*)t->load}});
+        Calls training = {{"stages", (const void*)t->stages}, {"train_step", (const void*)t->train_step},
+                          {"end_epoch", (const void*)t->end_epoch}};
+        Calls checkpoints = {{"save", (const void*)t->save}, {"load", (const void*)t->load}};
+        std::string why = missing({{"create", (const void*)t->create}, {"destroy", (const void*)t->destroy},
+                                   {"encode", (const void*)t->encode}});
+        if (why.empty() && abi_minor == 0) why = missing(training);
+        if (why.empty() && abi_minor == 0) why = missing(checkpoints);
+        if (why.empty()) why = all_or_none(training, "training (stages, train_step, end_epoch)");
+        if (why.empty()) why = all_or_none(checkpoints, "checkpoints (save, load)");
+        return why;
     }
     case MVRL_KIND_ESTIMATOR:
         return missing({{"estimate", (const void*)static_cast<const mvrl_estimator_api*>(api)->estimate}});
@@ -184,8 +205,8 @@ void PluginRegistry::admit(const mvrl_plugin_info* info, const mvrl_plugin_descr
         return refuse(path, which + ": " + kind_name(info->kind) + " function table too small: struct_size " +
                                 std::to_string(table_size) + " bytes, ABI 1.0 needs at least " +
                                 std::to_string(api_size));
-    std::string missing = missing_required_call(info->kind, info->api);
-    if (!missing.empty()) return refuse(path, which + ": required call '" + missing + "' is NULL");
+    std::string unusable = unusable_calls(info->kind, info->api, d->abi_minor);
+    if (!unusable.empty()) return refuse(path, which + ": " + unusable);
     std::string torch = info->torch_version ? info->torch_version : "";
     if (!torch.empty() && torch != torch_version_)
         return refuse(path, which + ": built against libtorch " + torch + ", this host runs libtorch " +

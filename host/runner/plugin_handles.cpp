@@ -1,5 +1,7 @@
 #include "plugin_handles.hpp"
 
+#include <iostream>
+
 namespace mvrl::host {
 
 namespace {
@@ -20,15 +22,33 @@ json parse_returned_json(const char* text, const char* fallback, const Plugin& p
 
 }  // namespace
 
-HostContext::HostContext(std::string device, uint64_t seed, int threads, std::string cache_dir)
-    : device_(std::move(device)), cache_dir_(std::move(cache_dir)) {
+void RunLog::write(const std::string& source, int32_t level, const std::string& message) {
+    const char* tag = level >= MVRL_LOG_WARNING ? "warning" : level == MVRL_LOG_INFO ? "info" : "debug";
+    std::cerr << "[" << source << "] " << tag << ": " << message << "\n";
+    if (level >= MVRL_LOG_WARNING) warnings_.push_back({source, message});
+}
+
+HostContext::HostContext(std::string device, uint64_t seed, int threads, std::string cache_dir, RunLog* log)
+    : device_(std::move(device)), cache_dir_(std::move(cache_dir)), log_(log) {
     context_ = {sizeof(mvrl_context), device_.c_str(), seed, threads,
-                cache_dir_.empty() ? nullptr : cache_dir_.c_str(), nullptr, nullptr};
+                cache_dir_.empty() ? nullptr : cache_dir_.c_str(), &HostContext::log_line, this};
+}
+
+HostContext::HostContext(const HostContext& run, const Plugin& plugin)
+    : HostContext(run.device_, run.context_.seed, run.context_.threads, run.cache_dir_, run.log_) {
+    source_ = std::string(kind_name(plugin.kind)) + " '" + plugin.name + "'";
+}
+
+void HostContext::log_line(void* host_data, int32_t level, const char* message) {
+    auto* self = static_cast<HostContext*>(host_data);
+    const std::string text = message ? message : "";
+    if (self->log_) self->log_->write(self->source_, level, text);
+    else RunLog().write(self->source_, level, text);
 }
 
 DatasetHandle::DatasetHandle(const Plugin& plugin, const std::string& params_json, const HostContext& ctx)
-    : plugin_(plugin) {
-    check_call(plugin.dataset()->open(params_json.c_str(), ctx.get(), &handle_, err_.get()), err_, plugin, "open");
+    : plugin_(plugin), ctx_(ctx, plugin) {
+    check_call(plugin.dataset()->open(params_json.c_str(), ctx_.get(), &handle_, err_.get()), err_, plugin, "open");
 }
 
 DatasetHandle::~DatasetHandle() {
@@ -49,9 +69,9 @@ TensorMap DatasetHandle::load() {
 
 ModelHandle::ModelHandle(const Plugin& plugin, const std::string& params_json, const json& dataset_info,
                          const HostContext& ctx)
-    : plugin_(plugin) {
+    : plugin_(plugin), ctx_(ctx, plugin) {
     std::string info = dataset_info.dump();
-    check_call(plugin.model()->create(params_json.c_str(), info.c_str(), ctx.get(), &handle_, err_.get()), err_,
+    check_call(plugin.model()->create(params_json.c_str(), info.c_str(), ctx_.get(), &handle_, err_.get()), err_,
                plugin, "create");
 }
 
@@ -60,6 +80,7 @@ ModelHandle::~ModelHandle() {
 }
 
 json ModelHandle::stages() {
+    if (!trains()) return json::array();
     const char* text = nullptr;
     check_call(plugin_.model()->stages(handle_, &text, err_.get()), err_, plugin_, "stages");
     return parse_returned_json(text, "[]", plugin_, "stages");
@@ -85,10 +106,12 @@ TensorMap ModelHandle::encode(const TensorMap& batch) {
 }
 
 void ModelHandle::save(const std::string& path) {
+    if (!checkpoints()) throw std::logic_error("model '" + plugin_.name + "' cannot checkpoint; save() was called");
     check_call(plugin_.model()->save(handle_, path.c_str(), err_.get()), err_, plugin_, "save");
 }
 
 void ModelHandle::load(const std::string& path) {
+    if (!checkpoints()) throw std::logic_error("model '" + plugin_.name + "' cannot checkpoint; load() was called");
     check_call(plugin_.model()->load(handle_, path.c_str(), err_.get()), err_, plugin_, "load");
 }
 
@@ -105,7 +128,8 @@ ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json,
     LentTensors lent(inputs);
     mvrl_scalar_list out{};
     ErrorBuffer err;
-    check_call(plugin.metric()->evaluate(params_json.c_str(), lent.list(), ctx.get(), &out, err.get()), err, plugin,
+    HostContext plugin_ctx(ctx, plugin);
+    check_call(plugin.metric()->evaluate(params_json.c_str(), lent.list(), plugin_ctx.get(), &out, err.get()), err, plugin,
                "evaluate");
     return take_scalars(&out);
 }
@@ -115,7 +139,8 @@ ScalarList estimate_mutual_information(const Plugin& plugin, const std::string& 
     LentTensors lent(inputs);
     mvrl_scalar_list out{};
     ErrorBuffer err;
-    check_call(plugin.estimator()->estimate(params_json.c_str(), lent.list(), ctx.get(), &out, err.get()), err,
+    HostContext plugin_ctx(ctx, plugin);
+    check_call(plugin.estimator()->estimate(params_json.c_str(), lent.list(), plugin_ctx.get(), &out, err.get()), err,
                plugin, "estimate");
     return take_scalars(&out);
 }

@@ -10,19 +10,37 @@
 
 #include "registry/plugin_call.hpp"
 #include "registry/plugin_registry.hpp"
+#include "store/store.hpp"
 
 namespace mvrl::host {
 
-// The mvrl_context of one run; owns the strings it points to, so it is neither copied nor moved.
+// Where the log lines of a run's plugins go: every line to the worker's log (stderr), prefixed
+// with the plugin; warnings are also kept, for the run's record (Store::record_warnings).
+class RunLog {
+public:
+    void write(const std::string& source, int32_t level, const std::string& message);
+    const std::vector<RunWarning>& warnings() const { return warnings_; }
+
+private:
+    std::vector<RunWarning> warnings_;
+};
+
+// The mvrl_context of one run, as one plugin sees it (its log lines name it). It owns the strings
+// it points to and is the logger's host_data, so it is neither copied nor moved.
 class HostContext {
 public:
-    HostContext(std::string device, uint64_t seed, int threads = 0, std::string cache_dir = "");
+    HostContext(std::string device, uint64_t seed, int threads = 0, std::string cache_dir = "", RunLog* log = nullptr);
+    // The same run's context for `plugin`.
+    HostContext(const HostContext& run, const Plugin& plugin);
     HostContext(const HostContext&) = delete;
     HostContext& operator=(const HostContext&) = delete;
     const mvrl_context* get() const { return &context_; }
 
 private:
-    std::string device_, cache_dir_;
+    static void log_line(void* host_data, int32_t level, const char* message);
+
+    std::string device_, cache_dir_, source_ = "host";
+    RunLog* log_ = nullptr;
     mvrl_context context_{};
 };
 
@@ -39,6 +57,7 @@ public:
 
 private:
     const Plugin& plugin_;
+    HostContext ctx_;
     void* handle_ = nullptr;
     ErrorBuffer err_;
 };
@@ -50,6 +69,11 @@ public:
     ModelHandle(const ModelHandle&) = delete;
     ModelHandle& operator=(const ModelHandle&) = delete;
 
+    // False for a model with nothing to train (ABI 1.1: no stages/train_step); stages() is then [].
+    bool trains() const { return plugin_.model()->stages != nullptr; }
+    // False for a model that cannot checkpoint (ABI 1.1: no save/load).
+    bool checkpoints() const { return plugin_.model()->save != nullptr; }
+
     json stages();
     ScalarList train_step(const std::string& stage, const TensorMap& batch);
     void end_epoch(const std::string& stage, int epoch);
@@ -60,6 +84,7 @@ public:
 
 private:
     const Plugin& plugin_;
+    HostContext ctx_;
     void* handle_ = nullptr;
     ErrorBuffer err_;
 };

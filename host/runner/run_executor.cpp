@@ -10,6 +10,7 @@
 
 #include "plugin_handles.hpp"
 #include "processes.hpp"
+#include "run_checkpoint.hpp"
 #include "stored_representations.hpp"
 
 namespace mvrl::host {
@@ -59,6 +60,7 @@ TensorMap rows_of(const TensorMap& data, const torch::Tensor& index) {
 struct StagePlan {
     std::string name;
     int epochs;
+    std::optional<std::string> objective;  // the loss the stage minimises; none: it optimises nothing
 };
 
 std::vector<StagePlan> read_stages(ModelHandle& model) {
@@ -70,29 +72,55 @@ std::vector<StagePlan> read_stages(ModelHandle& model) {
         if (!s.is_object() || !s.contains("name") || !s.contains("epochs") || !s["name"].is_string() ||
             !s["epochs"].is_number_integer() || s["epochs"].get<int64_t>() < 0)
             fail("entry " + s.dump() + " needs a string name and a non-negative integer epochs");
-        plan.push_back({s["name"].get<std::string>(), s["epochs"].get<int>()});
+        StagePlan stage{s["name"].get<std::string>(), s["epochs"].get<int>(), std::string("loss")};
+        if (s.contains("objective")) {
+            if (s["objective"].is_null()) stage.objective.reset();
+            else if (s["objective"].is_string()) stage.objective = s["objective"].get<std::string>();
+            else fail("entry " + s.dump() + ": objective must be the name of a loss, or null for a stage that optimises nothing");
+        }
+        plan.push_back(std::move(stage));
     }
     return plan;
 }
 
+std::string loss_names(const ScalarList& losses) {
+    std::string out;
+    for (const auto& [name, value] : losses) out += (out.empty() ? "" : ", ") + name;
+    return out.empty() ? "none" : out;
+}
+
+// "the end of stage 'consistent'" or "stage 'specific', epoch 3 of 5": where a checkpoint stands.
+std::string describe_position(const TrainingPosition& position, const std::vector<StagePlan>& stages) {
+    if (position.epoch == 0 && position.stage > 0) return "the end of stage '" + stages[position.stage - 1].name + "'";
+    return "stage '" + stages[position.stage].name + "', epoch " + std::to_string(position.epoch) + " of " + std::to_string(stages[position.stage].epochs);
+}
+
 class Trainer {
 public:
-    Trainer(const ClaimedRun& run, Store& store, const std::atomic<bool>& stop) : run_(run), store_(store), stop_(stop) {}
+    Trainer(const ClaimedRun& run, Store& store, const std::atomic<bool>& stop, const RunCheckpoint& checkpoint, RunLog& log)
+        : run_(run), store_(store), stop_(stop), checkpoint_(checkpoint), log_(log) {}
 
-    // Trains every stage; fills train_seconds, samples_per_second and final_loss (the last epoch's first loss).
+    // Trains every stage from where the last checkpoint stood (or from the start); fills
+    // train_seconds, samples_per_second and final_loss (the last epoch's objective).
     void train(ModelHandle& model, const TensorMap& data, int64_t n, const torch::Device& device, RunTimings& timings) {
         const json& train = run_.config["train"];
         const int64_t batch_size = train["batch_size"].get<int64_t>();
         const bool shuffle = train["shuffle"].get<bool>();
+        const int checkpoint_every = train.value("checkpoint_every", 0);
         auto stages = read_stages(model);
-        int total_epochs = 0, done_epochs = 0;
-        for (const auto& s : stages) total_epochs += s.epochs;
         torch::Generator shuffle_gen = at::detail::createCPUGenerator(uint64_t(run_.seed));
+        TrainingPosition position = resume(model, stages, shuffle_gen, device);
+        int total_epochs = 0, done_epochs = 0;
+        for (size_t i = 0; i < stages.size(); ++i) {
+            total_epochs += stages[i].epochs;
+            if (i < position.stage) done_epochs += stages[i].epochs;
+        }
+        done_epochs += position.epoch;
+        const int first_done = done_epochs;
         auto start = Clock::now();
-        int64_t samples = 0;
-        for (size_t stage_index = 0; stage_index < stages.size(); ++stage_index) {
+        for (size_t stage_index = position.stage; stage_index < stages.size(); ++stage_index) {
             const auto& stage = stages[stage_index];
-            for (int epoch = 0; epoch < stage.epochs; ++epoch) {
+            for (int epoch = stage_index == position.stage ? position.epoch : 0; epoch < stage.epochs; ++epoch) {
                 auto epoch_start = Clock::now();
                 torch::Tensor order = shuffle ? at::randperm(n, shuffle_gen, torch::kInt64) : torch::arange(n, torch::kInt64);
                 order = order.to(device);
@@ -103,6 +131,7 @@ public:
                     if (size == 1 && n > 1) continue;  // BatchNorm cannot train on one sample
                     auto losses = model.train_step(stage.name, rows_of(data, order.slice(0, begin, begin + size)));
                     check_finite(losses, stage.name, epoch);
+                    if (seen == 0) check_objective(model, stage, losses);
                     accumulate(sums, losses, double(size));
                     seen += size;
                     if (stop_) throw RunStopped{RunOutcome::Interrupted, "interrupted (SIGINT) in stage '" + stage.name +
@@ -110,27 +139,98 @@ public:
                     maybe_heartbeat(stage.name, epoch, stage.epochs, begin + size, n);
                 }
                 model.end_epoch(stage.name, epoch);
-                samples += seen;
+                position.samples += seen;
                 double epoch_seconds = seconds_since(epoch_start);
                 for (auto& [name, sum] : sums) sum /= double(std::max<int64_t>(seen, 1));
-                if (!sums.empty()) timings.final_loss = sums.front().second;
+                std::optional<double> objective = objective_of(stage, sums);
+                if (objective) position.final_loss = objective;
                 auto curve = sums;
                 curve.emplace_back("epoch_seconds", epoch_seconds);
                 curve.emplace_back("samples_per_second", seen / std::max(epoch_seconds, 1e-9));
                 store_.record_epoch(run_.id, stage.name, epoch, curve);
                 ++done_epochs;
-                double eta = seconds_since(start) / done_epochs * (total_epochs - done_epochs);
+                double eta = seconds_since(start) / (done_epochs - first_done) * (total_epochs - done_epochs);
                 store_.heartbeat(run_.id, json{{"stage", stage.name}, {"epoch", epoch + 1}, {"epochs", stage.epochs},
-                                               {"loss", sums.empty() ? 0.0 : sums.front().second}, {"eta_seconds", eta}}
+                                               {"loss", objective ? json(*objective) : json()}, {"eta_seconds", eta}}
                                               .dump());
                 last_heartbeat_ = Clock::now();
+                const bool stage_done = epoch + 1 == stage.epochs;
+                if (model.checkpoints() && (stage_done || (checkpoint_every > 0 && (epoch + 1) % checkpoint_every == 0))) {
+                    TrainingPosition next = position;
+                    next.stage = stage_done ? stage_index + 1 : stage_index;
+                    next.epoch = stage_done ? 0 : epoch + 1;
+                    next.stage_name = stages[std::min(next.stage, stages.size() - 1)].name;
+                    next.train_seconds = position.train_seconds + seconds_since(start);
+                    write_checkpoint(model, next, stages, shuffle_gen, device);
+                }
             }
         }
-        timings.train_seconds = seconds_since(start);
-        timings.samples_per_second = samples / std::max(timings.train_seconds, 1e-9);
+        timings.train_seconds = position.train_seconds + seconds_since(start);
+        timings.samples_per_second = position.samples / std::max(timings.train_seconds, 1e-9);
+        timings.final_loss = position.final_loss;
     }
 
 private:
+    // Where this attempt starts: the last checkpoint's position (model and generators restored),
+    // or the beginning. Curves of epochs after that position are dropped; they are trained again.
+    TrainingPosition resume(ModelHandle& model, const std::vector<StagePlan>& stages, torch::Generator& shuffle_gen,
+                            const torch::Device& device) {
+        TrainingPosition position;
+        std::string why_not;
+        std::optional<TrainingPosition> found = checkpoint_.find(why_not);
+        if (found && (!model.checkpoints() || found->stage > stages.size() ||
+                      (found->stage < stages.size() && stages[found->stage].name != found->stage_name))) {
+            why_not = "the checkpoint in " + checkpoint_.folder().string() + " does not fit this model's stages: starting from scratch";
+            found.reset();
+        }
+        if (!why_not.empty()) log_.write("host", MVRL_LOG_WARNING, why_not);
+        if (found) {
+            checkpoint_.restore(model, shuffle_gen, device);
+            position = *found;
+            const std::string where = describe_position(position, stages);
+            log_.write("host", MVRL_LOG_INFO, "run " + std::to_string(run_.id) + " resumed from its checkpoint at " + where);
+            store_.record_resumption(run_.id, where);
+        } else {
+            if (run_.attempt > 1 && model.trains() && !model.checkpoints())
+                log_.write("host", MVRL_LOG_WARNING, "model '" + model.plugin().name + "' cannot checkpoint (its save/load are NULL, ABI 1.1): attempt " +
+                                                         std::to_string(run_.attempt) + " trains from scratch");
+            store_.record_resumption(run_.id, "");
+        }
+        std::vector<std::string> finished;
+        for (size_t i = 0; i < position.stage && i < stages.size(); ++i) finished.push_back(stages[i].name);
+        store_.keep_curves_before(run_.id, finished, position.stage < stages.size() ? stages[position.stage].name : "", position.epoch);
+        return position;
+    }
+
+    // A checkpoint that cannot be written (full disk, a plugin's save failing) costs only the
+    // ability to resume from it: the run goes on, and says so.
+    void write_checkpoint(ModelHandle& model, const TrainingPosition& position, const std::vector<StagePlan>& stages,
+                          const torch::Generator& shuffle_gen, const torch::Device& device) {
+        try {
+            checkpoint_.write(model, position, shuffle_gen, device);
+        } catch (const std::exception& e) {
+            log_.write("host", MVRL_LOG_WARNING, "no checkpoint at " + describe_position(position, stages) + ": " + e.what());
+        }
+    }
+
+    // The stage's objective must be among the losses, by name (ABI 1.1). A 1.0 plugin's is its first.
+    void check_objective(const ModelHandle& model, const StagePlan& stage, const ScalarList& losses) {
+        if (!stage.objective) return;
+        for (const auto& [name, value] : losses)
+            if (name == *stage.objective) return;
+        if (model.plugin().abi_minor == 0 && !losses.empty()) return;
+        throw PluginResultError(model.plugin(), "train_step",
+                                "stage '" + stage.name + "' returned no loss named '" + *stage.objective + "' (its objective; it returned: " +
+                                    loss_names(losses) + "): name the objective 'loss', or name it in the stage's \"objective\"");
+    }
+
+    std::optional<double> objective_of(const StagePlan& stage, const std::vector<std::pair<std::string, double>>& means) const {
+        if (!stage.objective || means.empty()) return std::nullopt;
+        for (const auto& [name, value] : means)
+            if (name == *stage.objective) return value;
+        return means.front().second;  // an ABI 1.0 plugin (check_objective let it through)
+    }
+
     void check_finite(const ScalarList& losses, const std::string& stage, int epoch) const {
         for (const auto& [name, value] : losses)
             if (!std::isfinite(value)) {
@@ -159,6 +259,8 @@ private:
     const ClaimedRun& run_;
     Store& store_;
     const std::atomic<bool>& stop_;
+    const RunCheckpoint& checkpoint_;
+    RunLog& log_;
     Clock::time_point last_heartbeat_ = Clock::now();
 };
 
@@ -215,6 +317,7 @@ std::string resolve_device(const std::string& requested) {
 RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
                       const std::atomic<bool>& stop, int default_threads, const std::string& cache_dir) {
     RunResult result;
+    RunLog log;
     try {
         const json& config = run.config;
         std::string device_name = resolve_device(config["device"].get<std::string>());
@@ -225,7 +328,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         std::cerr << "run " << run.id << ": " << result.timings.threads << " intra-op threads, BLAS "
                   << loaded_library_path("libblas.so") << ", OMP_WAIT_POLICY=" << (wait_policy ? wait_policy : "(unset)") << "\n";
         torch::manual_seed(uint64_t(run.seed));
-        HostContext ctx(device_name, uint64_t(run.seed), result.timings.threads, cache_dir);
+        HostContext ctx(device_name, uint64_t(run.seed), result.timings.threads, cache_dir, &log);
         torch::Device device(device_name);
         result.timings.device = device_name;
 
@@ -235,7 +338,8 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         TensorMap data = load_to_device(dataset, device, n);
         ModelHandle model(registry.require(config["model"]["plugin"], MVRL_KIND_MODEL), config["model"]["params"].dump(),
                           dataset.info(), ctx);
-        Trainer(run, store, stop).train(model, data, n, device, result.timings);
+        RunCheckpoint checkpoint(store.path(), run.key);
+        Trainer(run, store, stop, checkpoint, log).train(model, data, n, device, result.timings);
 
         auto eval_start = Clock::now();
         TensorMap reps = encode_all(model, data, n, config["train"]["eval_batch_size"].get<int64_t>());
@@ -245,6 +349,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         result.timings.eval_seconds = seconds_since(eval_start);
         result.timings.peak_memory_bytes = peak_resident_bytes();
         result.outcome = RunOutcome::Finished;
+        checkpoint.remove();
     } catch (const RunStopped& stopped) {
         result.outcome = stopped.outcome;
         result.error = stopped.reason;
@@ -253,6 +358,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
     } catch (const std::exception& e) {
         result.error = e.what();
     }
+    result.warnings = log.warnings();
     return result;
 }
 

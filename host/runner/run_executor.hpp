@@ -1,7 +1,8 @@
 // host/runner — the host-owned loop of one run: load the dataset onto the device, train the model
-// stage by stage on seeded shuffled batches, stop on NaN/Inf, record curves, then encode the whole
-// dataset, keep the representations beside the store (stored_representations.hpp) and evaluate
-// every [[evaluate]].
+// stage by stage on seeded shuffled batches from its last checkpoint (run_checkpoint.hpp), stop on
+// NaN/Inf, record curves, checkpoint at the end of each stage and every train.checkpoint_every
+// epochs, then encode the whole dataset, keep the representations beside the store
+// (stored_representations.hpp), evaluate every [[evaluate]] and delete the checkpoint.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@ struct RunResult {
     std::string error;  // why it failed or was interrupted
     std::vector<MetricValue> metrics;
     RunTimings timings;
+    std::vector<RunWarning> warnings;  // what the run's plugins (and the host) logged as warnings
 };
 
 // "auto" -> "cuda" when a CUDA device is usable, else "cpu". Throws when CUDA is asked for and absent.

@@ -47,6 +47,7 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
         std::cerr << "[" << options.name << "] run " << run->id << " (" << run->variant << ", seed " << run->seed << ")\n";
         RunResult result = execute_run(*run, registry, store, g_stop, options.threads,
                                        (options.db.parent_path() / "cache").string());
+        store.record_warnings(run->id, result.warnings);
         switch (result.outcome) {
         case RunOutcome::Finished: store.finish_run(run->id, result.metrics, result.timings); break;
         case RunOutcome::Failed: store.fail_run(run->id, result.error); break;

@@ -154,6 +154,18 @@ SELECT mb.experiment, mb.variant, mb.grid_point, r.dataset, m.representation, m.
  WHERE r.status = 'finished'
  GROUP BY mb.experiment, mb.variant, mb.grid_point, r.dataset, m.representation, m.metric, m.name;
 )sql",
+    // ---- version 3 ----
+    // What plugins logged as warnings (ABI 1.1's log callback), and where a run resumed from.
+    R"sql(
+CREATE TABLE run_warnings (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,            -- order of logging, across the run's attempts
+  source TEXT NOT NULL,            -- "model 'mrdd'", "host"
+  message TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+ALTER TABLE runs ADD COLUMN resumed_from TEXT;  -- the checkpoint the last attempt started from; NULL: from scratch
+)sql",
 };
 
 constexpr int kVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);

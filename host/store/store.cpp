@@ -117,6 +117,9 @@ RunRow read_run_row(const Statement& s) {
     r.samples_per_second = s.real(14);
     r.worker_pid = s.integer(15);
     r.worker_host = s.text(16);
+    r.resumed_from = s.text(17);
+    r.attempts = s.integer(18);
+    r.warnings = s.integer(19);
     return r;
 }
 
@@ -129,7 +132,8 @@ void insert_metrics(sqlite3* db, int64_t run_id, const std::vector<MetricValue>&
 // Columns read_run_row reads, from `r` (runs) and `mb` (one membership of the run).
 constexpr const char* kRunRowColumns =
     "r.id, mb.sweep_id, r.key, mb.experiment, mb.variant, mb.grid_point, r.seed, r.status, r.error, r.device, "
-    "r.progress, r.started_at, r.finished_at, r.train_seconds, r.samples_per_second, r.worker_pid, r.worker_host";
+    "r.progress, r.started_at, r.finished_at, r.train_seconds, r.samples_per_second, r.worker_pid, r.worker_host, "
+    "r.resumed_from, r.attempts, (SELECT count(*) FROM run_warnings w WHERE w.run_id = r.id)";
 // `mb` for a query of one row per run: a membership of the latest sweep that listed it.
 constexpr const char* kLatestMembership =
     " LEFT JOIN run_memberships mb ON mb.run_id = r.id AND (mb.sweep_id, mb.experiment, mb.variant, mb.grid_point) = "
@@ -446,20 +450,20 @@ std::optional<ClaimedRun> Store::claim_next_run(int64_t sweep_id, const std::str
                                                 const std::string& host) {
     std::optional<ClaimedRun> claimed;
     with_transaction([&] {
-        Statement next(db_, "SELECT r.id, r.key, mb.experiment, mb.variant, r.seed, r.config_json FROM runs r "
+        Statement next(db_, "SELECT r.id, r.key, mb.experiment, mb.variant, r.seed, r.config_json, r.attempts FROM runs r "
                             "JOIN run_memberships mb ON mb.run_id = r.id AND mb.sweep_id = ?1 "
                             "WHERE r.status = 'queued' ORDER BY r.id LIMIT 1");
         next.bind(1, sweep_id);
         if (!next.step()) return;
-        ClaimedRun run{next.integer(0), next.text(1), next.text(2), next.text(3), next.integer(4), json::parse(next.text(5))};
+        ClaimedRun run{next.integer(0), next.text(1), next.text(2), next.text(3), next.integer(4), json::parse(next.text(5)), next.integer(6) + 1};
         Statement(db_, std::string("UPDATE runs SET status = 'running', worker = ?, worker_pid = ?, worker_host = ?, "
                                    "heartbeat_at = ") + kUnixNow + ", started_at = " + kNow +
                            ", finished_at = NULL, attempts = attempts + 1, error = NULL, progress = NULL WHERE id = ?")
             .bind(1, worker).bind(2, pid).bind(3, host).bind(4, run.id)
             .run();
-        // A re-run starts clean: nothing of an interrupted attempt is mixed into its records.
+        // A re-run starts clean: nothing of an interrupted attempt is mixed into its records. Its
+        // curves stay until the run knows where it resumes (keep_curves_before).
         Statement(db_, "DELETE FROM metrics WHERE run_id = ?").bind(1, run.id).run();
-        Statement(db_, "DELETE FROM curves WHERE run_id = ?").bind(1, run.id).run();
         Statement(db_, "DELETE FROM artifacts WHERE run_id = ?").bind(1, run.id).run();
         claimed = std::move(run);
     });
@@ -519,6 +523,39 @@ void Store::record_artifact(int64_t run_id, const ArtifactRecord& a) {
         Statement(db_, "INSERT OR REPLACE INTO artifacts(run_id, name, path, bytes, sha256) VALUES (?, ?, ?, ?, ?)")
             .bind(1, run_id).bind(2, a.name).bind(3, a.path).bind(4, a.bytes).bind(5, a.sha256)
             .run();
+    });
+}
+
+void Store::keep_curves_before(int64_t run_id, const std::vector<std::string>& finished_stages, const std::string& stage,
+                               int epoch) {
+    json finished = finished_stages;
+    with_transaction([&] {
+        Statement(db_, "DELETE FROM curves WHERE run_id = ? AND NOT (stage IN (SELECT value FROM json_each(?)) OR (stage = ? AND epoch < ?))")
+            .bind(1, run_id).bind(2, finished.dump()).bind(3, stage).bind(4, epoch)
+            .run();
+    });
+}
+
+void Store::record_warnings(int64_t run_id, const std::vector<RunWarning>& warnings) {
+    if (warnings.empty()) return;
+    with_transaction([&] {
+        Statement insert(db_, "INSERT INTO run_warnings(run_id, seq, source, message) "
+                              "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3 FROM run_warnings WHERE run_id = ?1");
+        for (const auto& w : warnings) insert.bind(1, run_id).bind(2, w.source).bind(3, w.message).run();
+    });
+}
+
+std::vector<RunWarning> Store::warnings_of_run(int64_t run_id) {
+    Statement s(db_, "SELECT source, message FROM run_warnings WHERE run_id = ? ORDER BY seq");
+    s.bind(1, run_id);
+    std::vector<RunWarning> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1)});
+    return out;
+}
+
+void Store::record_resumption(int64_t run_id, const std::string& checkpoint) {
+    with_transaction([&] {
+        Statement(db_, "UPDATE runs SET resumed_from = NULLIF(?, '') WHERE id = ?").bind(1, checkpoint).bind(2, run_id).run();
     });
 }
 

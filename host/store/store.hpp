@@ -47,6 +47,7 @@ struct ClaimedRun {
     std::string key, experiment, variant;
     int64_t seed = 0;
     json config;
+    int64_t attempt = 1;  // 1 for the first claim of the run, 2 for the next, ...
 };
 
 struct MetricValue {
@@ -76,9 +77,16 @@ struct RunTimings {
     int threads = 0;  // intra-op threads the run used; 0: unknown (stored NULL)
 };
 
+// A line a plugin (or the host) logged as a warning during a run.
+struct RunWarning {
+    std::string source, message;
+};
+
 struct RunRow {
     int64_t id = 0, sweep_id = 0, seed = 0;
     std::string key, experiment, variant, status, error, device, grid_point, progress, started_at, finished_at;
+    std::string resumed_from;  // empty: the last attempt started from scratch
+    int64_t attempts = 0, warnings = 0;
     double train_seconds = 0, samples_per_second = 0;
     int64_t worker_pid = 0;
     std::string worker_host;
@@ -143,10 +151,18 @@ public:
     // How the runs sweep `sweep_id` listed stand now.
     StatusCounts statuses_of_sweep(int64_t sweep_id);
     void heartbeat(int64_t run_id, const std::string& progress_json);
+    // Deletes the run's curves except the epochs a checkpoint keeps: every epoch of
+    // `finished_stages` and those before `epoch` of `stage` (nothing kept: an attempt from scratch).
+    void keep_curves_before(int64_t run_id, const std::vector<std::string>& finished_stages, const std::string& stage, int epoch);
     void record_epoch(int64_t run_id, const std::string& stage, int epoch, const std::vector<std::pair<std::string, double>>& values);
     void finish_run(int64_t run_id, const std::vector<MetricValue>& metrics, const RunTimings& timings);
     void fail_run(int64_t run_id, const std::string& error);
     void record_artifact(int64_t run_id, const ArtifactRecord& artifact);
+    // Appends to the run's warnings (kept across attempts).
+    void record_warnings(int64_t run_id, const std::vector<RunWarning>& warnings);
+    std::vector<RunWarning> warnings_of_run(int64_t run_id);
+    // Says which checkpoint this attempt resumed from ("" : from scratch).
+    void record_resumption(int64_t run_id, const std::string& checkpoint);
     void interrupt_run(int64_t run_id, const std::string& reason);
 
     // ---- queries ----

@@ -36,9 +36,9 @@ public:
         optimizer_ = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.05));
     }
 
-    mvrl::json stages() override { return mvrl::json::array({{{"name", "train"}, {"epochs", p_.get_int("epochs")}}}); }
+    std::vector<mvrl::Stage> stages() { return {{"train", p_.get_int("epochs"), "reconstruction"}}; }
 
-    mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) override {
+    mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) {
         if (int64_t ms = p_.get_int("step_sleep_ms")) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         bool fault_now = epoch_ == p_.get_int("fault_epoch");
         std::string fault = p_.get_string("fault");
@@ -55,14 +55,14 @@ public:
         return {{"reconstruction", value}};
     }
 
-    void end_epoch(const std::string&, int epoch) override { epoch_ = epoch + 1; }
+    void end_epoch(const std::string&, int epoch) { epoch_ = epoch + 1; }
 
     mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {
         return {{"z", encoder_->forward(mvrl::require_input(batch, "view0"))}};
     }
 
-    void save(const std::string& path) override { torch::save(encoder_, path); }
-    void load(const std::string& path) override { torch::load(encoder_, path); }
+    // No save/load: this model cannot checkpoint (its fault counter is not saved), so a killed run
+    // of it restarts from scratch, the path a model without checkpoints takes.
 
 private:
     mvrl::Params p_;

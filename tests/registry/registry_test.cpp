@@ -185,3 +185,20 @@ TEST(C99Plugin, ErrorsNameTheInputOrParameter) {
     err.get();
     EXPECT_THROW(check_call(MVRL_ERR_INVALID_ARGUMENT, err, p, "evaluate"), PluginCallError);
 }
+
+// ABI 1.1 makes a model's training calls and its checkpoint calls optional, each group all or
+// none; a 1.0 plugin, which had to fill them all, still loads when it did.
+TEST(Registry, AdmitsModelTablesAsTheirAbiMinorAllows) {
+    PluginRegistry r;
+    r.load({MODEL_ABI_PLUGIN_DIR});
+    ASSERT_NE(r.find("model-1-0-full"), nullptr) << "a 1.0 model with every call loads";
+    EXPECT_EQ(r.find("model-1-0-full")->abi_minor, 0u);
+    ASSERT_NE(r.find("model-1-1-untrained"), nullptr) << "a 1.1 model without training or checkpoints loads";
+    EXPECT_EQ(r.find("model-1-1-untrained")->model()->stages, nullptr);
+    EXPECT_EQ(r.find("model-1-0-no-checkpoints"), nullptr);
+    EXPECT_EQ(refusal_for(r, "model-1-0-no-checkpoints.so"), "plugin 'model-1-0-no-checkpoints': required call 'save' is NULL");
+    EXPECT_EQ(r.find("model-1-1-half-checkpoints"), nullptr);
+    EXPECT_EQ(refusal_for(r, "model-1-1-half-checkpoints.so"),
+              "plugin 'model-1-1-half-checkpoints': 'load' NULL while the rest of checkpoints (save, load) is not: they are "
+              "optional together (ABI 1.1)");
+}

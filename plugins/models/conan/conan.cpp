@@ -31,6 +31,7 @@
 #include <mvrl/nn/infonce.hpp>
 #include <mvrl/nn/simsiam.hpp>
 #include <mvrl/nn/training.hpp>
+#include <mvrl/nn/checkpoint.hpp>
 #include <mvrl/plugin.hpp>
 
 #include "clustering_losses.hpp"
@@ -151,33 +152,39 @@ public:
             .add_int("dec_init_iterations", 100, "Lloyd iterations of the k-means that places DEC's centroids", 1, 100000);
     }
 
-    Conan(const mvrl::Params& p, const mvrl::json& dataset_info, const mvrl::Context& ctx)
+    Conan(const mvrl::Params& p, const mvrl::DatasetInfo& dataset_info, const mvrl::Context& ctx)
         : p_(p), device_(ctx.device()), seed_(ctx.seed()), net_(nullptr) {
         torch::manual_seed(ctx.seed());
         std::vector<std::vector<int64_t>> shapes;
-        for (const auto& view : dataset_info.at("views")) shapes.push_back(view.at("shape").get<std::vector<int64_t>>());
+        for (const auto& view : dataset_info.views) shapes.push_back(view.shape);
         if (shapes.empty()) throw mvrl::ParamError("conan needs a dataset with at least one view");
         for (const auto& s : shapes)
             if (s.size() != 1 && s.size() != 3)
                 throw mvrl::ParamError("conan: views must be images (C×H×W) or vectors (d); got a view of rank " +
                                        std::to_string(s.size()));
         view_shapes_ = shapes;
-        clusters_ = p.get_int("clusters") > 0 ? p.get_int("clusters") : dataset_info.value("classes", int64_t(0));
+        clusters_ = p.get_int("clusters") > 0 ? p.get_int("clusters") : dataset_info.classes;
         if (clusters_ < 2) throw mvrl::ParamError("conan: set clusters (the dataset does not say how many classes it has)");
         net_ = ConanNet(shapes, p, clusters_);
         net_->to(device_);
         optimizer_ = std::make_unique<torch::optim::Adam>(
             net_->parameters(), torch::optim::AdamOptions(p.get_float("lr")).weight_decay(p.get_float("weight_decay")));
+        checkpoint_.add("net", net_).add("adam", *optimizer_);
     }
 
-    mvrl::json stages() override {
-        mvrl::json stages = mvrl::json::array();
-        if (p_.get_string("head") == "dec" && p_.get_int("epochs") > 0) stages.push_back({{"name", "dec-init"}, {"epochs", 1}});
-        stages.push_back({{"name", "train"}, {"epochs", p_.get_int("epochs")}});
+    // dec-init optimises nothing (it collects z for k-means): no objective.
+    std::vector<mvrl::Stage> stages() {
+        std::vector<mvrl::Stage> stages;
+        if (p_.get_string("head") == "dec" && p_.get_int("epochs") > 0) {
+            mvrl::Stage init{"dec-init", 1};
+            init.optimises_nothing = true;
+            stages.push_back(init);
+        }
+        stages.push_back({"train", p_.get_int("epochs")});
         return stages;
     }
 
-    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap& batch) override {
+    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap& batch) {
         auto xs = views_of(batch);
         if (stage == "dec-init") {  // collect z of every sample; the centroids are placed at the epoch's end
             torch::NoGradGuard no_grad;
@@ -195,7 +202,7 @@ public:
         return mvrl::nn::step_scalars({{"loss", loss}, {"cluster", cluster_loss}, {"contrast", contrast_loss}});
     }
 
-    void end_epoch(const std::string& stage, int epoch) override {
+    void end_epoch(const std::string& stage, int epoch) {
         if (stage == "dec-init") {
             place_centroids(torch::cat(init_codes_, 0));
             init_codes_.clear();
@@ -218,8 +225,8 @@ public:
         return out;
     }
 
-    void save(const std::string& path) override { torch::save(net_, path); }
-    void load(const std::string& path) override { torch::load(net_, path, device_); }
+    void save(const std::string& path) { checkpoint_.save(path); }
+    void load(const std::string& path) { checkpoint_.load(path, device_); }
 
 private:
     std::vector<torch::Tensor> views_of(const mvrl::TensorMap& batch) const {
@@ -296,6 +303,7 @@ private:
     int64_t clusters_ = 0;
     ConanNet net_;
     std::unique_ptr<torch::optim::Adam> optimizer_;
+    mvrl::nn::Checkpoint checkpoint_;
     std::vector<torch::Tensor> init_codes_;
 };
 

@@ -4,6 +4,7 @@
 //   L = sum_v || x_v - D_v(z) ||^2 / N
 // It exists to exercise the host's loop and the ABI end to end, and as a baseline a learned model
 // must beat.
+#include <mvrl/nn/checkpoint.hpp>
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -39,23 +40,20 @@ public:
             .add_float("lr", 1e-2, "Adam learning rate", 0.0, 10.0);
     }
 
-    LinearAE(const mvrl::Params& p, const mvrl::json& dataset_info, const mvrl::Context& ctx)
+    LinearAE(const mvrl::Params& p, const mvrl::DatasetInfo& dataset_info, const mvrl::Context& ctx)
         : p_(p), device_(ctx.device()), net_(nullptr) {
         torch::manual_seed(ctx.seed());
-        for (const auto& view : dataset_info.at("views")) {
-            int64_t dim = 1;
-            for (int64_t d : view.at("shape").get<std::vector<int64_t>>()) dim *= d;
-            view_dims_.push_back(dim);
-        }
+        for (const auto& view : dataset_info.views) view_dims_.push_back(view.size());
         if (view_dims_.empty()) throw mvrl::ParamError("linear-ae needs a dataset with at least one view");
         net_ = LinearAutoencoder(view_dims_, p.get_int("latent_dim"));
         net_->to(device_);
         optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(p.get_float("lr")));
+        checkpoint_.add("net", net_).add("adam", *optimizer_);
     }
 
-    mvrl::json stages() override { return mvrl::json::array({{{"name", "train"}, {"epochs", p_.get_int("epochs")}}}); }
+    std::vector<mvrl::Stage> stages() { return {{"train", p_.get_int("epochs"), "reconstruction"}}; }
 
-    mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) override {
+    mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) {
         auto views = flat_views(batch);
         torch::Tensor z = LinearAutoencoderImpl::fuse(net_->encode_views(views));
         torch::Tensor loss = torch::zeros({}, z.options());
@@ -76,8 +74,8 @@ public:
         return out;
     }
 
-    void save(const std::string& path) override { torch::save(net_, path); }
-    void load(const std::string& path) override { torch::load(net_, path, device_); }
+    void save(const std::string& path) { checkpoint_.save(path); }
+    void load(const std::string& path) { checkpoint_.load(path, device_); }
 
 private:
     std::vector<torch::Tensor> flat_views(const mvrl::TensorMap& batch) const {
@@ -92,6 +90,7 @@ private:
     std::vector<int64_t> view_dims_;
     LinearAutoencoder net_;
     std::unique_ptr<torch::optim::Adam> optimizer_;
+    mvrl::nn::Checkpoint checkpoint_;
 };
 
 }  // namespace

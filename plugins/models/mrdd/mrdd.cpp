@@ -20,6 +20,7 @@
 // construction and the specific KL weight 0.5 (applied once) follow the released code; Adam as the
 // paper says, AdamW with the code's settings as an option; the cosine schedule decays once over a
 // stage unless cosine_period sets the code's shorter period.
+#include <mvrl/nn/checkpoint.hpp>
 #include <mvrl/nn/club.hpp>
 #include <mvrl/nn/gaussian.hpp>
 #include <mvrl/nn/residual_conv.hpp>
@@ -169,7 +170,7 @@ public:
             .add_float("grad_clip", 1.0, "gradient-norm clip in stage I (released code: 1); 0 = off", 0.0, 1e9);
     }
 
-    Mrdd(const mvrl::Params& p, const mvrl::json& dataset_info, const mvrl::Context& ctx)
+    Mrdd(const mvrl::Params& p, const mvrl::DatasetInfo& dataset_info, const mvrl::Context& ctx)
         : p_(p), on_(read_switches(p)), weights_(p), per_sample_(p.get_string("reconstruction_sum") == "sample"), device_(ctx.device()) {
         torch::manual_seed(int64_t(ctx.seed()));
         read_views(dataset_info);
@@ -195,22 +196,26 @@ public:
         }
         stage_two_optimizer_ = make_optimizer(specific_params);
         club_optimizer_ = make_optimizer(club_params);
+        checkpoint_.add("net", net_)
+            .add("stage_one_optimizer", *stage_one_optimizer_)
+            .add("stage_two_optimizer", *stage_two_optimizer_)
+            .add("club_optimizer", *club_optimizer_);
     }
 
-    mvrl::json stages() override {
-        mvrl::json plan = mvrl::json::array();
-        if (on_.stage_one) plan.push_back({{"name", "consistent"}, {"epochs", p_.get_int("stage1_epochs")}});
-        if (on_.stage_two) plan.push_back({{"name", "specific"}, {"epochs", p_.get_int("stage2_epochs")}});
+    std::vector<mvrl::Stage> stages() {
+        std::vector<mvrl::Stage> plan;
+        if (on_.stage_one) plan.push_back({"consistent", p_.get_int("stage1_epochs")});
+        if (on_.stage_two) plan.push_back({"specific", p_.get_int("stage2_epochs")});
         return plan;
     }
 
-    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap& batch) override {
+    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap& batch) {
         auto views = input_views(batch);
         return stage == "consistent" ? consistent_step(views) : specific_step(views);
     }
 
     // The cosine schedule, per stage: lr_e = lr/2 (1 + cos(pi e / T)) (CosineAnnealingLR's closed form).
-    void end_epoch(const std::string& stage, int epoch) override {
+    void end_epoch(const std::string& stage, int epoch) {
         const bool first = stage == "consistent";
         const int64_t stage_epochs = p_.get_int(first ? "stage1_epochs" : "stage2_epochs");
         const int64_t period = p_.get_int("cosine_period") > 0 ? p_.get_int("cosine_period") : stage_epochs;
@@ -236,8 +241,8 @@ public:
         return out;
     }
 
-    void save(const std::string& path) override { torch::save(net_, path); }
-    void load(const std::string& path) override { torch::load(net_, path, device_); }
+    void save(const std::string& path) { checkpoint_.save(path); }
+    void load(const std::string& path) { checkpoint_.load(path, device_); }
 
 private:
     // Stage I: the negative ELBO of Eq. 3 on masked inputs, reconstructing the unmasked views.
@@ -313,15 +318,14 @@ private:
         return views;
     }
 
-    void read_views(const mvrl::json& info) {
-        const auto& views = info.at("views");
-        views_ = int64_t(views.size());
+    void read_views(const mvrl::DatasetInfo& info) {
+        views_ = int64_t(info.views.size());
         if (views_ < 1) throw mvrl::ParamError("mrdd needs a dataset with at least one view");
-        const auto shape = views[0].at("shape").get<std::vector<int64_t>>();
-        for (const auto& view : views)
-            if (view.at("shape").get<std::vector<int64_t>>() != shape || shape.size() != 3 || shape[1] != shape[2])
+        const auto shape = info.views[0].shape;
+        for (const auto& view : info.views)
+            if (view.shape != shape || shape.size() != 3 || shape[1] != shape[2])
                 throw mvrl::ParamError("mrdd needs views that are square images of one shape C×S×S (one consistent encoder reads them all); got " +
-                                       views.dump());
+                                       info.shapes());
         channels_ = shape[0];
         side_ = shape[1];
     }
@@ -360,6 +364,7 @@ private:
     std::vector<mvrl::nn::Club> club_;
     std::unique_ptr<mrdd::PatchMasker> masker_;
     std::unique_ptr<torch::optim::Optimizer> stage_one_optimizer_, stage_two_optimizer_, club_optimizer_;
+    mvrl::nn::Checkpoint checkpoint_;
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
-// raw: the no-learning baseline. No training stage; the representations are the views themselves,
+// raw: the no-learning baseline. No training stage (no stages/train_step: the host trains
+// nothing) and nothing to checkpoint; the representations are the views themselves,
 // flattened: "view0".."view{V-1}" and "concat" (all views side by side), also named "z" — the name
 // every model gives its main representation, so one [[evaluate]] entry scores a model and this
 // baseline alike. Every table can show what a learned representation adds over the data.
@@ -14,14 +15,7 @@ public:
 
     static mvrl::ParamSchema schema() { return mvrl::ParamSchema(); }
 
-    Raw(const mvrl::Params&, const mvrl::json& dataset_info, const mvrl::Context&)
-        : views_(int64_t(dataset_info.at("views").size())) {}
-
-    mvrl::json stages() override { return mvrl::json::array(); }
-
-    mvrl::ScalarList train_step(const std::string& stage, const mvrl::TensorMap&) override {
-        throw std::logic_error("raw has no training stage, yet train_step was called for '" + stage + "'");
-    }
+    Raw(const mvrl::Params&, const mvrl::DatasetInfo& dataset_info, const mvrl::Context&) : views_(int64_t(dataset_info.views.size())) {}
 
     mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {
         mvrl::TensorMap out;
@@ -36,9 +30,6 @@ public:
         out["z"] = out["concat"];
         return out;
     }
-
-    void save(const std::string&) override {}  // nothing learned, nothing to keep
-    void load(const std::string&) override {}
 
 private:
     int64_t views_;

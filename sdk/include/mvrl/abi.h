@@ -22,6 +22,15 @@
  *  - Parameters cross as one JSON object (UTF-8). The plugin validates it against the schema it
  *    publishes and names the offending key in its error.
  *
+ * History (a plugin built against any 1.x loads in a host of a later 1.x):
+ *  1.0  first release.
+ *  1.1  no field added; three rules changed, each one a host that accepts more:
+ *       - the host always passes mvrl_context.log; warnings also go into the run's record;
+ *       - the objective among a train_step's losses is carried by name ("loss", or the stage's
+ *         "objective"), not by position;
+ *       - mvrl_model_api's stages/train_step/end_epoch (a model without training) and save/load
+ *         (a model that cannot checkpoint) may be NULL. A 1.0 host refuses such a plugin.
+ *
  * Threads: the host calls one handle from one thread at a time. Distinct handles may be used from
  * distinct threads. `mvrl_plugin_entry` may be called from any thread, any number of times, and must
  * return the same descriptor.
@@ -39,7 +48,7 @@ extern "C" {
 #endif
 
 #define MVRL_ABI_VERSION_MAJOR 1
-#define MVRL_ABI_VERSION_MINOR 0
+#define MVRL_ABI_VERSION_MINOR 1
 
 /* The symbol the host looks up in every plugin library. */
 #define MVRL_PLUGIN_ENTRY_SYMBOL "mvrl_plugin_entry"
@@ -123,7 +132,10 @@ typedef struct mvrl_context {
     uint64_t seed;       /* the run's seed; plugins seed every generator they own from it */
     int32_t threads;     /* intra-op threads the plugin may use; 0 = library default */
     const char* cache_dir; /* a folder the plugin may write caches into; may be NULL */
-    /* Optional logger; may be NULL. Callable from the thread that made the call. */
+    /* Logger: lines go to the worker's log, prefixed with the plugin's name; MVRL_LOG_WARNING
+     * lines are also kept in the run's record. Callable from the thread that made the call, for as
+     * long as the context is valid. A 1.1 host always sets it; a plugin checks for NULL all the same
+     * (a 1.0 host, or a tool that calls plugins directly). */
     void (*log)(void* host_data, int32_t level, const char* message);
     void* host_data;
 } mvrl_context;
@@ -156,23 +168,41 @@ typedef struct mvrl_dataset_api {
     mvrl_status (*load)(void* handle, mvrl_tensor_list* tensors_out, mvrl_error* err);
 } mvrl_dataset_api;
 
-/* Model: owns its networks, optimisers and schedules; the host owns the loop. */
+/* Model: owns its networks, optimisers and schedules; the host owns the loop.
+ *
+ * Training: the host asks stages() for the plan, then for each stage and epoch calls train_step on
+ * every shuffled batch and end_epoch after the last. stages, train_step and end_epoch are optional
+ * together (NULL: a model with nothing to train, e.g. the raw input as its representation).
+ *
+ * Checkpoints: the host calls save at the end of every stage and every train.checkpoint_every
+ * epochs, and load before training when a run resumes after an interruption; the file must hold
+ * everything the remaining epochs depend on (weights, buffers, optimiser state and schedules, any
+ * generator the model owns) so that a resumed run computes what an uninterrupted one would. The
+ * process's default generators (torch::manual_seed's) are the host's: it keeps their state with
+ * the checkpoint. save and load are optional together (NULL: the model cannot checkpoint, and an
+ * interrupted run restarts from scratch). */
 typedef struct mvrl_model_api {
     uint32_t struct_size;
     /* dataset_info_json: the dataset's info() object. */
     mvrl_status (*create)(const char* params_json, const char* dataset_info_json,
                           const mvrl_context* ctx, void** handle_out, mvrl_error* err);
     void (*destroy)(void* handle);
-    /* JSON list: [{"name": "stage1", "epochs": 200}, ...], in training order. */
+    /* Optional (may be NULL, with train_step and end_epoch). JSON list, in training order:
+     * [{"name": "stage1", "epochs": 200[, "objective": "loss"]}, ...]. "objective" names the loss
+     * of train_step that the stage minimises; without it, it is "loss". */
     mvrl_status (*stages)(void* handle, const char** stages_json_out, mvrl_error* err);
     /* One optimisation step on a lent batch (same names as the dataset's tensors, on the device).
-     * Returns the step's named losses; the host averages them per epoch. */
+     * Returns the step's named losses, the stage's objective among them; the host averages each
+     * per epoch and reports the objective as the run's loss. Optional with stages. */
     mvrl_status (*train_step)(void* handle, const char* stage, const mvrl_tensor_list* batch,
                               mvrl_scalar_list* losses_out, mvrl_error* err);
+    /* Optional with stages. */
     mvrl_status (*end_epoch)(void* handle, const char* stage, int32_t epoch, mvrl_error* err);
     /* Named representations of a lent batch, e.g. "c", "s0", "c+s0", "concat", "z". */
     mvrl_status (*encode)(void* handle, const mvrl_tensor_list* batch, mvrl_tensor_list* out,
                           mvrl_error* err);
+    /* Optional (may be NULL, with load): write / read a checkpoint at `path` (a file the host
+     * names; the host writes beside and renames, so the plugin just writes the file). */
     mvrl_status (*save)(void* handle, const char* path, mvrl_error* err);
     mvrl_status (*load)(void* handle, const char* path, mvrl_error* err);
     /* Optional (may be NULL). request_json says what to generate (e.g. cross-view reconstruction). */

@@ -21,6 +21,7 @@
 #include <torch/version.h>
 
 #include "abi.h"
+#include "model_types.hpp"
 #include "params.hpp"
 #include "status.hpp"
 #include "tensor.hpp"
@@ -66,15 +67,18 @@ public:
     virtual TensorMap load() = 0;
 };
 
+// A model writes only what it does. Its constructor takes (const Params&, const DatasetInfo&,
+// const Context&) (mvrl/model_types.hpp; the dataset's raw info JSON also works). Beside encode,
+// model_plugin<T>() fills the ABI's optional calls from the members T declares:
+//   std::vector<Stage> stages();  ScalarList train_step(const std::string& stage, const TensorMap& batch);
+//       — a model that trains (without them: nothing to train, stages/train_step NULL);
+//   void end_epoch(const std::string& stage, int epoch);  — optional, for schedules;
+//   void save(const std::string& path);  void load(const std::string& path);
+//       — a model that can checkpoint (mvrl/nn/checkpoint.hpp; without them: save/load NULL).
 class Model {
 public:
     virtual ~Model() = default;
-    virtual json stages() = 0;
-    virtual ScalarList train_step(const std::string& stage, const TensorMap& batch) = 0;
-    virtual void end_epoch(const std::string& /*stage*/, int /*epoch*/) {}
     virtual TensorMap encode(const TensorMap& batch) = 0;
-    virtual void save(const std::string& path) = 0;
-    virtual void load(const std::string& path) = 0;
 };
 
 class Estimator {
@@ -160,50 +164,98 @@ const mvrl_plugin_info* dataset_plugin() {
     return detail::make_info<T>(MVRL_KIND_DATASET, &api);
 }
 
+namespace detail {
+
+template <class T, class = void>
+struct trains : std::false_type {};
+template <class T>
+struct trains<T, std::void_t<decltype(std::declval<T&>().stages()),
+                             decltype(std::declval<T&>().train_step(std::string(), std::declval<const TensorMap&>()))>>
+    : std::true_type {};
+
+template <class T, class = void>
+struct has_end_epoch : std::false_type {};
+template <class T>
+struct has_end_epoch<T, std::void_t<decltype(std::declval<T&>().end_epoch(std::string(), 0))>> : std::true_type {};
+
+template <class T, class = void>
+struct checkpoints : std::false_type {};
+template <class T>
+struct checkpoints<T, std::void_t<decltype(std::declval<T&>().save(std::string())), decltype(std::declval<T&>().load(std::string()))>>
+    : std::true_type {};
+
+template <class T>
+struct ModelCalls {
+    using H = Handle<T>;
+    static mvrl_status create(const char* params, const char* dataset_info, const mvrl_context* ctx, void** out, mvrl_error* err) {
+        return guarded_torch(err, [&] {
+            auto p = resolve_params<T>(params);
+            json info = json::parse(dataset_info ? dataset_info : "{}");
+            if constexpr (std::is_constructible_v<T, const Params&, const DatasetInfo&, const Context&>)
+                *out = new H{std::make_unique<T>(p, DatasetInfo::from_json(info), Context(ctx)), {}};
+            else
+                *out = new H{std::make_unique<T>(p, info, Context(ctx)), {}};
+        });
+    }
+    static void destroy(void* h) { delete handle_of<T>(h); }
+    static mvrl_status stages(void* h, const char** out, mvrl_error* err) {
+        return guarded_torch(err, [&] {
+            auto* handle = handle_of<T>(h);
+            if constexpr (std::is_same_v<decltype(handle->impl->stages()), std::vector<Stage>>)
+                handle->returned_json = stages_to_json(handle->impl->stages()).dump();
+            else
+                handle->returned_json = handle->impl->stages().dump();
+            *out = handle->returned_json.c_str();
+        });
+    }
+    static mvrl_status train_step(void* h, const char* stage, const mvrl_tensor_list* batch, mvrl_scalar_list* out, mvrl_error* err) {
+        return guarded_torch(err, [&] { export_scalars(handle_of<T>(h)->impl->train_step(stage, borrow_tensors(batch)), out); });
+    }
+    static mvrl_status end_epoch(void* h, const char* stage, int32_t epoch, mvrl_error* err) {
+        return guarded_torch(err, [&] {
+            if constexpr (has_end_epoch<T>::value) handle_of<T>(h)->impl->end_epoch(stage, epoch);
+        });
+    }
+    static mvrl_status encode(void* h, const mvrl_tensor_list* batch, mvrl_tensor_list* out, mvrl_error* err) {
+        return guarded_torch(err, [&] {
+            torch::NoGradGuard no_grad;
+            export_tensors(handle_of<T>(h)->impl->encode(borrow_tensors(batch)), out);
+        });
+    }
+    static mvrl_status save(void* h, const char* path, mvrl_error* err) {
+        return guarded_torch(err, [&] { handle_of<T>(h)->impl->save(path); });
+    }
+    static mvrl_status load(void* h, const char* path, mvrl_error* err) {
+        return guarded_torch(err, [&] { handle_of<T>(h)->impl->load(path); });
+    }
+};
+
+}  // namespace detail
+
+// The table of T's calls; an optional call T does not declare stays NULL (discarded branches are
+// not instantiated, so T need not have the member).
 template <class T>
 const mvrl_plugin_info* model_plugin() {
-    using H = detail::Handle<T>;
-    static const mvrl_model_api api = {
-        sizeof(mvrl_model_api),
-        /*create*/ [](const char* params, const char* dataset_info, const mvrl_context* ctx, void** out,
-                      mvrl_error* err) {
-            return detail::guarded_torch(err, [&] {
-                auto p = detail::resolve_params<T>(params);
-                json info = json::parse(dataset_info ? dataset_info : "{}");
-                *out = new H{std::make_unique<T>(p, info, Context(ctx)), {}};
-            });
-        },
-        /*destroy*/ [](void* h) { delete detail::handle_of<T>(h); },
-        /*stages*/ [](void* h, const char** out, mvrl_error* err) {
-            return detail::guarded_torch(err, [&] {
-                auto* handle = detail::handle_of<T>(h);
-                handle->returned_json = handle->impl->stages().dump();
-                *out = handle->returned_json.c_str();
-            });
-        },
-        /*train_step*/ [](void* h, const char* stage, const mvrl_tensor_list* batch, mvrl_scalar_list* out,
-                          mvrl_error* err) {
-            return detail::guarded_torch(err, [&] {
-                export_scalars(detail::handle_of<T>(h)->impl->train_step(stage, borrow_tensors(batch)), out);
-            });
-        },
-        /*end_epoch*/ [](void* h, const char* stage, int32_t epoch, mvrl_error* err) {
-            return detail::guarded_torch(err, [&] { detail::handle_of<T>(h)->impl->end_epoch(stage, epoch); });
-        },
-        /*encode*/ [](void* h, const mvrl_tensor_list* batch, mvrl_tensor_list* out, mvrl_error* err) {
-            return detail::guarded_torch(err, [&] {
-                torch::NoGradGuard no_grad;
-                export_tensors(detail::handle_of<T>(h)->impl->encode(borrow_tensors(batch)), out);
-            });
-        },
-        /*save*/ [](void* h, const char* path, mvrl_error* err) {
-            return detail::guarded_torch(err, [&] { detail::handle_of<T>(h)->impl->save(path); });
-        },
-        /*load*/ [](void* h, const char* path, mvrl_error* err) {
-            return detail::guarded_torch(err, [&] { detail::handle_of<T>(h)->impl->load(path); });
-        },
-        /*generate*/ nullptr,
-    };
+    using Calls = detail::ModelCalls<T>;
+    static_assert(detail::trains<T>::value || !detail::has_end_epoch<T>::value,
+                  "a model with end_epoch also needs stages() and train_step()");
+    static const mvrl_model_api api = [] {
+        mvrl_model_api table{};
+        table.struct_size = sizeof(mvrl_model_api);
+        table.create = &Calls::create;
+        table.destroy = &Calls::destroy;
+        table.encode = &Calls::encode;
+        if constexpr (detail::trains<T>::value) {
+            table.stages = &Calls::stages;
+            table.train_step = &Calls::train_step;
+            table.end_epoch = &Calls::end_epoch;
+        }
+        if constexpr (detail::checkpoints<T>::value) {
+            table.save = &Calls::save;
+            table.load = &Calls::load;
+        }
+        return table;
+    }();
     return detail::make_info<T>(MVRL_KIND_MODEL, &api);
 }
 
