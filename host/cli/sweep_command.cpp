@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <cstdio>
@@ -69,6 +70,23 @@ std::vector<std::string> shared_run_notes(const std::vector<PlannedRun>& runs) {
     return notes;
 }
 
+// The runs' [[estimate]] entries as resolved (every parameter, defaults filled in: part of the run
+// key), one line per distinct entry, named as their metric rows will be.
+void print_estimates(const std::vector<PlannedRun>& runs) {
+    std::vector<std::pair<json, int>> entries;  // entry, how many runs have it
+    for (const auto& run : distinct_runs(runs))
+        for (const auto& entry : run.config.value("estimate", json::array())) {
+            auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == entry; });
+            if (it == entries.end()) entries.emplace_back(entry, 1);
+            else ++it->second;
+        }
+    for (const auto& [entry, count] : entries) {
+        const std::string x = entry["x"], y = entry["y"], estimator = entry["estimator"];
+        std::printf("estimate %s/%s (I(%s; %s)) in %d run%s: params %s\n", estimate_row_name(x, y).c_str(),
+                    estimator.c_str(), x.c_str(), y.c_str(), count, count == 1 ? "" : "s", entry["params"].dump().c_str());
+    }
+}
+
 void print_dry_run(const std::vector<PlannedRun>& runs, const std::filesystem::path& db) {
     std::map<std::string, std::string> status;
     if (std::filesystem::exists(db)) {
@@ -89,6 +107,7 @@ void print_dry_run(const std::vector<PlannedRun>& runs, const std::filesystem::p
                     r.variant.c_str(), (long long)r.seed, r.grid_point == json::object() ? "" : r.grid_point.dump().c_str());
     }
     for (const auto& note : shared_run_notes(runs)) std::printf("note: %s\n", note.c_str());
+    print_estimates(runs);
     std::printf("%zu runs (dry run: nothing was written)\n", distinct_runs(runs).size());
 }
 

@@ -175,6 +175,65 @@ std::vector<std::string> string_list(const toml::node& node, const std::string& 
     return out;
 }
 
+// `models` of an [[evaluate]] or [[estimate]] entry: only runs of these model plugins get the entry
+// (an experiment that compares models whose representations differ, e.g. CONAN's `cluster`
+// against raw's `concat`).
+void read_models_filter(const toml::table& t, const std::string& section, json& entry, const Reader& reader) {
+    const toml::node* models = t.get("models");
+    if (!models) return;
+    entry["models"] = string_list(*models, section + " models", reader);
+    if (entry["models"].empty()) reader.fail(models->source(), section + " models is empty: the entry would apply to no run");
+}
+
+json read_evaluate(const toml::table& t, const Reader& reader) {
+    reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params", "models"});
+    json entry = {{"representation", reader.require_string(t, "representation", "[[evaluate]]")},
+                  {"metric", reader.require_string(t, "metric", "[[evaluate]]")},
+                  {"label", reader.optional_string(t, "label", "[[evaluate]]", "label")},
+                  {"params", t.get("params") ? to_json(*t.get("params")) : json::object()}};
+    read_models_filter(t, "[[evaluate]]", entry, reader);
+    return entry;
+}
+
+// An estimator between representations x and y; stored as representation "x;y" (store.hpp), so
+// neither name may hold the ';' that separates them.
+json read_estimate(const toml::table& t, const Reader& reader) {
+    reader.check_keys(t, "[[estimate]]", {"x", "y", "estimator", "params", "models"});
+    json entry = {{"estimator", reader.require_string(t, "estimator", "[[estimate]]")}, {"params", json::object()}};
+    for (const char* key : {"x", "y"}) {
+        const std::string name = reader.require_string(t, key, "[[estimate]]");
+        if (name.empty() || name.find(';') != std::string::npos)
+            reader.fail(t.get(key)->source(), std::string("[[estimate]] ") + key + " = \"" + name +
+                                                  "\" must name one representation the model gives (no ';')");
+        entry[key] = name;
+    }
+    if (const toml::node* params = t.get("params")) {
+        if (!params->is_table()) reader.fail(params->source(), "[[estimate]] params must be a table");
+        entry["params"] = to_json(*params);
+    }
+    read_models_filter(t, "[[estimate]]", entry, reader);
+    return entry;
+}
+
+std::string describe_estimate(const json& entry) {
+    return "[[estimate]] x = \"" + entry["x"].get<std::string>() + "\", y = \"" + entry["y"].get<std::string>() +
+           "\", estimator = \"" + entry["estimator"].get<std::string>() + "\"";
+}
+
+// The entries that apply to runs of `model`; `models` itself is not part of the run.
+json entries_for_model(const json& entries, const json& model) {
+    json out = json::array();
+    for (json entry : entries) {
+        if (entry.contains("models")) {
+            const json& models = entry["models"];
+            if (std::find(models.begin(), models.end(), model) == models.end()) continue;
+            entry.erase("models");
+        }
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
 TableSpec read_table(const toml::table& t, const Reader& reader) {
     reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "lower_is_better", "scale", "digits", "select", "published"});
     TableSpec spec;
@@ -195,7 +254,8 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
     for (const auto& c : spec.columns)
         if (c.rfind("metric:", 0) != 0 || c.find('.') == std::string::npos)
             reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
-                                                    "or metric:<representation>/<metric>.<value>");
+                                                    "or metric:<representation>/<metric>.<value> (an [[estimate]]: "
+                                                    "metric:<x>;<y>/<estimator>.<value>, e.g. metric:c;s0/mine.mi)");
     if (t.get("lower_is_better")) spec.lower_is_better = string_list(*t.get("lower_is_better"), "lower_is_better", reader);
     if (auto* s = t.get("scale")) {
         if (!s->is_number()) reader.fail(s->source(), "[[table]] scale must be a number");
@@ -270,10 +330,36 @@ public:
         section["version"] = plugin.version;
     }
 
+    // An [[evaluate]] or [[estimate]] entry whose plugin is named by entry[plugin_key]: its params
+    // resolved in place and the plugin's version added.
+    void resolve_entry(json& entry, const char* plugin_key, mvrl_kind kind) {
+        json section = {{"plugin", entry[plugin_key]}, {"params", entry["params"]}};
+        resolve(section, kind);
+        entry["params"] = section["params"];
+        entry["version"] = section["version"];
+    }
+
 private:
     const PluginRegistry& registry_;
     std::map<std::string, ParamSchema> schemas_;
 };
+
+// Each estimate's params resolved against its estimator's schema. Two entries of one run with the
+// same x, y and estimator would write the same metric rows, so they are refused.
+void resolve_estimates(json& estimates, PluginResolver& resolver, const std::string& where, const Reader& reader) {
+    std::set<std::string> seen;
+    for (auto& estimate : estimates) {
+        const std::string what = describe_estimate(estimate);
+        try {
+            resolver.resolve_entry(estimate, "estimator", MVRL_KIND_ESTIMATOR);
+        } catch (const std::exception& error) {
+            reader.fail(where + ": " + what + ": " + error.what());
+        }
+        if (!seen.insert(estimate["x"].dump() + estimate["y"].dump() + estimate["estimator"].dump()).second)
+            reader.fail(where + ": " + what + " appears twice: both would record the same rows; give one of them other "
+                        "representations or use `models` to apply each to other models");
+    }
+}
 
 }  // namespace
 
@@ -345,7 +431,7 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
         reader.fail(err.source(), "TOML syntax error: " + std::string(err.description()));
     }
     for (const auto& o : overrides) apply_override(root, o, reader);
-    reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "sweep", "ablation", "table"});
+    reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "estimate", "sweep", "ablation", "table"});
 
     const toml::table& exp = reader.require_table(root, "experiment", "[experiment]");
     reader.check_keys(exp, "[experiment]", {"name", "description", "seeds", "device", "baseline"});
@@ -381,21 +467,11 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
 
     if (const toml::node* evaluate = root.get("evaluate")) {
         if (!evaluate->is_array_of_tables()) reader.fail(evaluate->source(), "evaluate must be written [[evaluate]]");
-        for (auto&& node : *evaluate->as_array()) {
-            const toml::table& t = *node.as_table();
-            reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params", "models"});
-            json entry = {{"representation", reader.require_string(t, "representation", "[[evaluate]]")},
-                          {"metric", reader.require_string(t, "metric", "[[evaluate]]")},
-                          {"label", reader.optional_string(t, "label", "[[evaluate]]", "label")},
-                          {"params", t.get("params") ? to_json(*t.get("params")) : json::object()}};
-            // Only runs of these model plugins are scored by this entry (an experiment that compares
-            // models whose representations differ, e.g. CONAN's `cluster` against raw's `concat`).
-            if (const toml::node* models = t.get("models")) {
-                entry["models"] = string_list(*models, "[[evaluate]] models", reader);
-                if (entry["models"].empty()) reader.fail(models->source(), "[[evaluate]] models is empty: the entry would score no run");
-            }
-            e.evaluate.push_back(std::move(entry));
-        }
+        for (auto&& node : *evaluate->as_array()) e.evaluate.push_back(read_evaluate(*node.as_table(), reader));
+    }
+    if (const toml::node* estimate = root.get("estimate")) {
+        if (!estimate->is_array_of_tables()) reader.fail(estimate->source(), "estimate must be written [[estimate]]");
+        for (auto&& node : *estimate->as_array()) e.estimate.push_back(read_estimate(*node.as_table(), reader));
     }
 
     if (const toml::node* sweep = root.get("sweep")) {
@@ -452,29 +528,19 @@ std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& r
                                {"device", e.device}};
                 for (const auto& [key, value] : variant.overrides) set_dotted(config, key, value);
                 for (auto it = point.begin(); it != point.end(); ++it) set_dotted(config, it.key(), it.value());
-                // The [[evaluate]] entries for this run's model; `models` itself is not part of the run.
-                for (json entry : e.evaluate) {
-                    if (entry.contains("models")) {
-                        const json model = config["model"]["plugin"];
-                        const json& models = entry["models"];
-                        if (std::find(models.begin(), models.end(), model) == models.end()) continue;
-                        entry.erase("models");
-                    }
-                    config["evaluate"].push_back(std::move(entry));
-                }
+                config["evaluate"] = entries_for_model(e.evaluate, config["model"]["plugin"]);
+                // Absent rather than empty without estimates: runs planned before [[estimate]] keep their keys.
+                json estimates = entries_for_model(e.estimate, config["model"]["plugin"]);
+                if (!estimates.empty()) config["estimate"] = std::move(estimates);
                 std::string where = "variant '" + variant.name + "'" + (point.empty() ? "" : ", grid point " + point.dump());
                 try {
                     resolver.resolve(config["dataset"], MVRL_KIND_DATASET);
                     resolver.resolve(config["model"], MVRL_KIND_MODEL);
-                    for (auto& evaluate : config["evaluate"]) {
-                        json section = {{"plugin", evaluate["metric"]}, {"params", evaluate["params"]}};
-                        resolver.resolve(section, MVRL_KIND_METRIC);
-                        evaluate["params"] = section["params"];
-                        evaluate["version"] = section["version"];
-                    }
+                    for (auto& evaluate : config["evaluate"]) resolver.resolve_entry(evaluate, "metric", MVRL_KIND_METRIC);
                 } catch (const std::exception& error) {
                     reader.fail(where + ": " + error.what());
                 }
+                if (config.contains("estimate")) resolve_estimates(config["estimate"], resolver, where, reader);
                 check_train(config["train"], e.path.string() + ": " + where, reader);
                 for (int64_t seed : e.seeds) {
                     PlannedRun run;

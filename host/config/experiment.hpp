@@ -28,7 +28,7 @@ struct PublishedRow {
 struct TableSpec {
     std::string name;
     std::vector<std::string> rows;     // "ablation", "dataset" or a dotted config key
-    std::vector<std::string> columns;  // "metric:[representation/]metric.value"
+    std::vector<std::string> columns;  // "metric:[representation/]metric.value"; an estimate's: "metric:x;y/estimator.value"
     std::vector<std::string> lower_is_better;  // columns where the smallest mean is best
     double scale = 1.0;                // e.g. 100 for percentages
     int digits = 3;
@@ -51,6 +51,9 @@ struct Experiment {
     std::vector<json> datasets;  // each {"plugin", "params"}
     json model, train;           // {"plugin", "params"}; train with defaults filled in
     json evaluate = json::array();  // [{"representation", "metric", "label", "params"[, "models"]}]
+    // [{"x", "y", "estimator", "params"[, "models"]}]: an estimator between two representations
+    // the model's encode() gives; recorded as metric rows (store.hpp, estimate_row_name).
+    json estimate = json::array();
     std::vector<std::pair<std::string, std::vector<json>>> grid;  // dotted key -> values, file order
     std::vector<Variant> variants;  // baseline first, then the ablations in file order
     std::vector<TableSpec> tables;
@@ -64,7 +67,7 @@ struct PlannedRun {
     std::string experiment, variant;  // where it appears: a membership of the run, not its identity
     json grid_point = json::object();  // dotted key -> value of this grid point
     int64_t seed = 0;
-    json config;  // resolved: dataset/model with plugin versions and every parameter, train, evaluate, seed
+    json config;  // resolved: dataset/model with plugin versions and every parameter, train, evaluate, estimate, seed
 };
 
 // Every run of the experiment, with each plugin's parameters validated against its schema and
@@ -81,8 +84,8 @@ json flatten(const json& nested);
 std::string sha256_hex(const std::string& bytes);
 
 // A run's identity: the SHA-256 of its resolved config (plugins with versions and every parameter,
-// train, evaluate, device, seed). Labels are not part of it, so renaming a row or listing it in
-// another experiment finds the same run; nor is train.checkpoint_every, which changes no result.
+// train, evaluate, estimate, device, seed). Labels are not part of it, so renaming a row or listing
+// it in another experiment finds the same run; nor is train.checkpoint_every, which changes no result.
 std::string run_key_of(const json& resolved_config);
 
 }  // namespace mvrl::host

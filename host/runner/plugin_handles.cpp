@@ -20,6 +20,11 @@ json parse_returned_json(const char* text, const char* fallback, const Plugin& p
     }
 }
 
+// A plugin without torch can only read contiguous host memory; a torch plugin gets the tensor on the run's device.
+torch::Tensor placed_for(const Plugin& plugin, const torch::Device& device, const torch::Tensor& t) {
+    return plugin.torch_version.empty() ? t.cpu().contiguous() : t.to(device);
+}
+
 }  // namespace
 
 void RunLog::write(const std::string& source, int32_t level, const std::string& message) {
@@ -117,10 +122,14 @@ void ModelHandle::load(const std::string& path) {
 
 TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
                         const torch::Tensor& label, const torch::Tensor& split) {
-    auto place = [&](const torch::Tensor& t) { return plugin.torch_version.empty() ? t.cpu().contiguous() : t.to(device); };
+    auto place = [&](const torch::Tensor& t) { return placed_for(plugin, device, t); };
     TensorMap inputs{{"representation", place(representation)}, {"label", place(label)}};
     if (split.defined()) inputs["split"] = place(split);
     return inputs;
+}
+
+TensorMap estimator_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& x, const torch::Tensor& y) {
+    return {{"x", placed_for(plugin, device, x)}, {"y", placed_for(plugin, device, y)}};
 }
 
 ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,

@@ -303,6 +303,28 @@ std::vector<MetricValue> evaluate_all(const ClaimedRun& run, const PluginRegistr
     return values;
 }
 
+// Every [[estimate]] of the run: the estimator between two of the model's representations, each
+// value it returns stored as a metric row of representation "x;y" (estimate_row_name).
+std::vector<MetricValue> estimate_all(const ClaimedRun& run, const PluginRegistry& registry, const TensorMap& reps,
+                                      const HostContext& ctx) {
+    std::vector<MetricValue> values;
+    if (!run.config.contains("estimate")) return values;
+    for (const auto& spec : run.config["estimate"]) {
+        const std::string x = spec["x"], y = spec["y"], estimator = spec["estimator"];
+        for (const std::string& rep : {x, y})
+            if (!reps.count(rep))
+                throw RunStopped{RunOutcome::Failed, "[[estimate]] of " + estimator + " between x = '" + x + "' and y = '" + y +
+                                                         "' asks for representation '" + rep + "', model '" +
+                                                         run.config["model"]["plugin"].get<std::string>() + "' gives: " + names_of(reps)};
+        const Plugin& plugin = registry.require(estimator, MVRL_KIND_ESTIMATOR);
+        const torch::Tensor& x_tensor = reps.at(x);
+        TensorMap inputs = estimator_inputs(plugin, x_tensor.device(), x_tensor, reps.at(y));
+        for (const auto& [name, value] : estimate_mutual_information(plugin, spec["params"].dump(), inputs, ctx))
+            values.push_back({estimate_row_name(x, y), estimator, name, value});
+    }
+    return values;
+}
+
 }  // namespace
 
 std::string resolve_device(const std::string& requested) {
@@ -346,6 +368,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         // Kept for `mvrl-run evaluate` (stored_representations.hpp) before any metric can fail the run.
         store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
         result.metrics = evaluate_all(run, registry, data, reps, ctx);
+        for (auto& value : estimate_all(run, registry, reps, ctx)) result.metrics.push_back(std::move(value));
         result.timings.eval_seconds = seconds_since(eval_start);
         result.timings.peak_memory_bytes = peak_resident_bytes();
         result.outcome = RunOutcome::Finished;

@@ -27,6 +27,7 @@ std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>&
         names.insert(r.config["dataset"]["plugin"]);
         names.insert(r.config["model"]["plugin"]);
         for (const auto& e : r.config["evaluate"]) names.insert(e["metric"]);
+        for (const auto& e : r.config.value("estimate", json::array())) names.insert(e["estimator"]);
     }
     std::vector<PluginRecord> records;
     for (const auto& name : names) {

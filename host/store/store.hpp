@@ -61,6 +61,10 @@ inline std::string metric_row_name(const std::string& metric, const std::string&
     return label == "label" ? metric : metric + "@" + label;
 }
 
+// The representation column of an [[estimate]]'s rows: "x;y", read I(x; y) (MRDD's I(c; s0) is
+// "c;s0"); the metric column is the estimator's name and the name column each value it returned.
+inline std::string estimate_row_name(const std::string& x, const std::string& y) { return x + ";" + y; }
+
 // A file a run left beside the store (representations.pt), found again from the database. `path`
 // is relative to the database's folder, so a results folder can be moved or copied as a whole.
 struct ArtifactRecord {

@@ -182,3 +182,92 @@ models = "raw"
 )")), built_plugins());
     EXPECT_EQ(without[0].key, with[0].key);
 }
+
+namespace {
+
+const char* kEstimateBase = R"(
+[experiment]
+name = "estimates"
+[dataset]
+plugin = "multiview-synthetic"
+[model]
+plugin = "linear-ae"
+[[ablation]]
+name = "raw"
+"model.plugin" = "raw"
+"model.params" = {}
+)";
+
+// The ConfigError message `text` raises when expanded (empty when it expands).
+std::string expansion_error(const std::string& name, const std::string& text) {
+    try {
+        expand_runs(load_experiment(write(name, text)), built_plugins());
+    } catch (const ConfigError& err) {
+        return err.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(Estimate, ParamsAreResolvedWithDefaultsIntoTheRunsConfigAndKey) {
+    const std::string text = std::string(kEstimateBase) + R"(
+[[estimate]]
+x = "z0"
+y = "z1"
+estimator = "mine"
+params = { steps = 50 }
+models = ["linear-ae"]
+)";
+    auto runs = expand_runs(load_experiment(write("est.toml", text)), built_plugins());
+    ASSERT_EQ(runs.size(), 2u);
+    const auto& linear = runs[0].config;
+    ASSERT_TRUE(linear.contains("estimate"));
+    ASSERT_EQ(linear["estimate"].size(), 1u);
+    const auto& entry = linear["estimate"][0];
+    EXPECT_EQ(entry["x"], "z0");
+    EXPECT_EQ(entry["y"], "z1");
+    EXPECT_EQ(entry["estimator"], "mine");
+    EXPECT_EQ(entry["params"]["steps"], 50);
+    EXPECT_EQ(entry["params"]["hidden"], 100) << "defaults are filled in";
+    EXPECT_TRUE(entry.contains("version"));
+    EXPECT_FALSE(entry.contains("models")) << "not part of the run's config";
+    EXPECT_FALSE(runs[1].config.contains("estimate")) << "the raw model's run has no estimate: models = [\"linear-ae\"]";
+
+    // Without [[estimate]], a run's config (and key) is what it was before estimates existed.
+    auto without = expand_runs(load_experiment(write("noest.toml", kEstimateBase)), built_plugins());
+    EXPECT_FALSE(without[0].config.contains("estimate"));
+    EXPECT_EQ(without[1].key, runs[1].key);
+    EXPECT_NE(without[0].key, runs[0].key);
+    // Another estimator parameter, or a default written out, changes the key, or keeps it.
+    std::string other = text, explicit_default = text;
+    other.replace(other.find("steps = 50"), 10, "steps = 51");
+    explicit_default.replace(explicit_default.find("steps = 50"), 10, "steps = 50, hidden = 100");
+    EXPECT_NE(expand_runs(load_experiment(write("est2.toml", other)), built_plugins())[0].key, runs[0].key);
+    EXPECT_EQ(expand_runs(load_experiment(write("est3.toml", explicit_default)), built_plugins())[0].key, runs[0].key);
+}
+
+TEST(Estimate, BadEntriesNameTheFileTheEntryAndTheKey) {
+    const std::string base = std::string(kEstimateBase) + "[[estimate]]\n";
+    std::string m = expansion_error("e1.toml", base + "x = \"z0\"\ny = \"z1\"\nestimator = \"mine\"\nparam = {}\n");
+    EXPECT_NE(m.find("e1.toml:16:1: unknown key 'param' in [[estimate]] (did you mean 'params'?)"), std::string::npos) << m;
+    m = expansion_error("e2.toml", base + "x = \"z0\"\nestimator = \"mine\"\n");
+    EXPECT_NE(m.find("e2.toml:12:1: missing key 'y' in [[estimate]]"), std::string::npos) << m;
+    m = expansion_error("e3.toml", base + "x = \"z0\"\ny = \"z1\"\nestimator = \"mien\"\n");
+    EXPECT_NE(m.find("e3.toml: variant 'baseline': [[estimate]] x = \"z0\", y = \"z1\", estimator = \"mien\": no estimator "
+                     "plugin named 'mien'"),
+              std::string::npos)
+        << m;
+    m = expansion_error("e4.toml", base + "x = \"z0\"\ny = \"z1\"\nestimator = \"mine\"\nparams = { steps = 0 }\n");
+    EXPECT_NE(m.find("e4.toml: variant 'baseline': [[estimate]] x = \"z0\", y = \"z1\", estimator = \"mine\": parameter "
+                     "'steps' of plugin 'mine'"),
+              std::string::npos)
+        << m;
+    m = expansion_error("e5.toml", base + "x = \"c;s0\"\ny = \"z1\"\nestimator = \"mine\"\n");
+    EXPECT_NE(m.find("e5.toml:13:5: [[estimate]] x = \"c;s0\" must name one representation"), std::string::npos) << m;
+    m = expansion_error("e6.toml", base + "x = \"z0\"\ny = \"z1\"\nestimator = \"mine\"\n" + "[[estimate]]\n" +
+                                       "x = \"z0\"\ny = \"z1\"\nestimator = \"mine\"\nparams = { steps = 9 }\n");
+    EXPECT_NE(m.find("estimator = \"mine\" appears twice"), std::string::npos) << m;
+    m = expansion_error("e7.toml", base + "x = \"z0\"\ny = \"z1\"\nestimator = \"mine\"\nmodels = []\n");
+    EXPECT_NE(m.find("e7.toml:16:10: [[estimate]] models is empty"), std::string::npos) << m;
+}
