@@ -154,8 +154,8 @@ LibraryDescription refused_after_failure(const std::string& file, const std::str
     return {{}, {failure + " while describing this library (loading it or reading its descriptor)"}, false};
 }
 
-// One mvrl-worker describes all the files; when it fails, one per file, so that a crash names its
-// library.
+// One mvrl-worker describes all the files; when it fails, each half is described again, down to
+// single files, so that a crash names its library (a few more processes, not one per file).
 std::map<std::string, LibraryDescription> describe_with_worker(const std::vector<std::string>& files,
                                                                const fs::path& worker) {
     if (files.empty()) return {};
@@ -166,16 +166,34 @@ std::map<std::string, LibraryDescription> describe_with_worker(const std::vector
     Describing all = run_describer(files, worker);
     if (all.failure.empty()) return all.libraries;
     if (files.size() == 1) return {{files[0], refused_after_failure(files[0], all.failure)}};
-    std::fprintf(stderr, "mvrl-run: %s while describing %zu plugin libraries; describing them one by one\n",
+    std::fprintf(stderr, "mvrl-run: %s while describing %zu plugin libraries; describing them again in halves\n",
                  all.failure.c_str(), files.size());
-    std::map<std::string, LibraryDescription> one_by_one;
-    for (const auto& f : files) one_by_one.merge(describe_with_worker({f}, worker));
-    return one_by_one;
+    const auto middle = files.begin() + files.size() / 2;
+    auto described = describe_with_worker({files.begin(), middle}, worker);
+    described.merge(describe_with_worker({middle, files.end()}, worker));
+    return described;
 }
 
-// This call's libraries by absolute path, each from the cache while its digest matches, else
-// described by mvrl-worker (all new or changed files in one process); the cache is updated.
-LibraryCache describe_libraries(const std::vector<host::SearchPathEntry>& entries, const PluginScan& scan) {
+// Takes `library`'s description (it is stamped for `file`) from the cache while it holds: the same
+// stamp, or else the same digest (a file touched, not changed; `restamped` is then set). False
+// when the file must be described.
+bool reuse_cached(const LibraryCache& cache, const std::string& key, const fs::path& file, CachedLibrary& library,
+                  bool& restamped) {
+    auto cached = cache.find(key);
+    if (cached != cache.end() && same_stamp(cached->second, library)) {
+        library = cached->second;
+        return true;
+    }
+    library.sha256 = host::file_sha256(file);
+    if (cached == cache.end() || cached->second.sha256 != library.sha256) return false;
+    library.description = cached->second.description;
+    restamped = true;
+    return true;
+}
+
+// This call's libraries by absolute path, each from the cache while it holds, else described by
+// mvrl-worker (all new or changed files in one process); the cache is updated.
+LibraryCache current_descriptions(const std::vector<host::SearchPathEntry>& entries, const PluginScan& scan) {
     const fs::path cache_file = cache_file_of(scan);
     const std::string describer = describer_of(scan.worker);
     const LibraryCache cache = cache_file.empty() ? LibraryCache{} : read_cache(cache_file, describer);
@@ -187,18 +205,7 @@ LibraryCache describe_libraries(const std::vector<host::SearchPathEntry>& entrie
         const std::string key = fs::absolute(entry.path).string();
         CachedLibrary& library = libraries[key];
         stamp(library, entry.path);
-        auto cached = cache.find(key);
-        if (cached != cache.end() && same_stamp(cached->second, library)) {
-            library = cached->second;
-            continue;
-        }
-        library.sha256 = host::file_sha256(entry.path);
-        if (cached != cache.end() && cached->second.sha256 == library.sha256) {
-            library.description = cached->second.description;  // touched, not changed
-            restamped = true;
-            continue;
-        }
-        to_describe.push_back(key);
+        if (!reuse_cached(cache, key, entry.path, library, restamped)) to_describe.push_back(key);
     }
     for (auto& [key, description] : describe_with_worker(to_describe, scan.worker))
         libraries[key].description = std::move(description);
@@ -217,7 +224,7 @@ fs::path user_cache_dir() {
 
 host::PluginRegistry scan_plugins(const std::vector<fs::path>& search_path, const PluginScan& scan) {
     const auto entries = host::expand_search_path(search_path);
-    const LibraryCache libraries = describe_libraries(entries, scan);
+    const LibraryCache libraries = current_descriptions(entries, scan);
     host::PluginRegistry registry;
     for (const auto& entry : entries) {
         if (!entry.exists) {

@@ -123,7 +123,7 @@ names_a_crashing_library() {
   expect_match "$out" "mvrl-run: mvrl-worker was killed by signal 11 \(SIGSEGV, Segmentation fault\) while describing plugin library [^ ]*/crash\.so; it is refused" \
     "the warning naming the crashing file"
   expect_match "$out" "refused:.*/crash\.so: mvrl-worker was killed by signal 11 \(SIGSEGV" "the crashing file's refusal"
-  expect_eq "$(describe_calls)" 3 "describe calls: all files, then one by one"
+  expect_eq "$(describe_calls)" 3 "describe calls: both files, then each half"
   expect_match "$(last_call)" "^--describe-plugins [^ ]*/crash\.so$" "the crashing file described alone"
   list "$WORK/libs" > /dev/null 2>&1
   expect_eq "$(describe_calls)" 4 "describe calls on the next call (a crash is not cached)"
