@@ -34,7 +34,12 @@ std::optional<int> parse_command_options(const char* command, const std::vector<
                                          boost::program_options::variables_map& vm, const char* file_option = nullptr,
                                          bool file_required = true);
 
-// The plugins of the search path (--plugin-path, MVRL_PLUGIN_PATH, beside the executable).
+// The mvrl-worker beside mvrl-run: it trains, and it is the only process that loads plugin
+// libraries (and so libtorch).
+std::filesystem::path worker_executable(const GlobalOptions& global);
+
+// The plugins of the search path (--plugin-path, MVRL_PLUGIN_PATH, beside the executable), as
+// mvrl-worker describes them (see plugin_scan.hpp): enough to list them and to expand experiments.
 host::PluginRegistry load_registry(const GlobalOptions& global);
 
 int run_plugins_command(const std::vector<std::string>& args, const GlobalOptions& global);

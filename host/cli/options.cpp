@@ -1,13 +1,13 @@
-// What every subcommand shares: option parsing and the plugin search path.
+// What every subcommand shares: option parsing, the plugin search path and mvrl-worker.
 #include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
+#include "plugin_scan.hpp"
 
 namespace mvrl::cli {
 
 namespace po = boost::program_options;
-using host::PluginRegistry;
 
 std::optional<int> parse_command_options(const char* command, const std::vector<std::string>& args,
                                          const po::options_description& options, po::variables_map& vm,
@@ -28,10 +28,13 @@ std::optional<int> parse_command_options(const char* command, const std::vector<
     return std::nullopt;
 }
 
+std::filesystem::path worker_executable(const GlobalOptions& global) {
+    return global.executable.parent_path() / "mvrl-worker";
+}
+
 host::PluginRegistry load_registry(const GlobalOptions& global) {
-    PluginRegistry registry;
-    registry.load(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable));
-    return registry;
+    return scan_plugins(host::plugin_search_path(global.plugin_paths, std::getenv("MVRL_PLUGIN_PATH"), global.executable),
+                        {worker_executable(global), user_cache_dir()});
 }
 
 }  // namespace mvrl::cli

@@ -29,10 +29,6 @@ namespace {
 namespace po = boost::program_options;
 using namespace host;
 
-std::filesystem::path worker_executable(const GlobalOptions& global) {
-    return global.executable.parent_path() / "mvrl-worker";
-}
-
 // One planned run per key, in planned order: two rows that resolve to the same configuration
 // are one run, listed in both rows.
 std::vector<PlannedRun> distinct_runs(const std::vector<PlannedRun>& runs) {

@@ -1,5 +1,8 @@
 // mvrl-worker: the process that trains. Started by `mvrl-run sweep` (or `mvrl-run worker`); the
 // only executable that links libtorch, so that mvrl-run itself starts in milliseconds.
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -11,6 +14,26 @@
 #include "runner/run_executor.hpp"
 #include "runner/stored_evaluation.hpp"
 #include "runner/worker.hpp"
+#include "store/plugin_records.hpp"
+
+namespace {
+
+// Prints describe_libraries() on stdout. Whatever a library prints while it loads goes to stderr,
+// so that stdout holds the JSON alone.
+int print_library_descriptions(const std::vector<std::string>& files) {
+    FILE* json_out = fdopen(dup(STDOUT_FILENO), "w");
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    try {
+        std::string text = mvrl::host::describe_libraries({files.begin(), files.end()}).dump();
+        std::fputs(text.c_str(), json_out);
+        return std::fclose(json_out) == 0 ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "mvrl-worker --describe-plugins: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     namespace po = boost::program_options;
@@ -27,6 +50,8 @@ int main(int argc, char** argv) {
         ("stale-after", po::value<double>()->default_value(120.0),
          "seconds without heartbeat after which a run of a worker on another host counts as vanished")
         ("check-device", po::value<std::string>(), "only check that a device (auto, cpu, cuda, cuda:N) is usable")
+        ("describe-plugins", po::value<std::vector<std::string>>()->multitoken()->composing(),
+         "only print, as JSON, the plugins and refusals of these libraries (files or folders; started by mvrl-run)")
         ("evaluate", "score stored representations of finished runs instead (started by mvrl-run evaluate)")
         ("run", po::value<std::vector<int64_t>>()->composing(), "evaluate: a run id (repeatable)")
         ("metric", po::value<std::string>(), "evaluate: the metric plugin")
@@ -51,6 +76,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (vm.count("describe-plugins")) return print_library_descriptions(vm["describe-plugins"].as<std::vector<std::string>>());
     PluginRegistry registry;
     auto load_plugins = [&] {
         auto paths = vm.count("plugin-path") ? vm["plugin-path"].as<std::vector<std::string>>() : std::vector<std::string>{};

@@ -110,6 +110,11 @@ std::string unusable_calls(int kind, const void* api, uint32_t abi_minor) {
     return "";
 }
 
+std::string duplicate_name_reason(const Plugin& earlier) {
+    return "duplicate plugin name '" + earlier.name + "': already loaded from " + earlier.path.string() +
+           " (the first found in the search path wins)";
+}
+
 }  // namespace
 
 std::vector<fs::path> plugin_search_path(const std::vector<std::string>& cli_paths,
@@ -131,32 +136,43 @@ void PluginRegistry::refuse(const fs::path& path, std::string reason) {
     refusals_.push_back({path, std::move(reason)});
 }
 
-void PluginRegistry::load(const std::vector<fs::path>& search_path) {
+const char* const kMissingSearchPathEntry = "plugin path does not exist or is not a folder or file";
+
+std::vector<SearchPathEntry> expand_search_path(const std::vector<fs::path>& search_path) {
+    std::vector<SearchPathEntry> entries;
+    std::vector<fs::path> seen;  // canonical paths of the files listed
+    auto add_file = [&](const fs::path& file) {
+        std::error_code ec;
+        fs::path canonical = fs::weakly_canonical(file, ec);
+        if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) return;
+        seen.push_back(canonical);
+        entries.push_back({file});
+    };
     for (const auto& entry : search_path) {
         std::error_code ec;
         if (fs::is_regular_file(entry, ec)) {
-            load_library(entry);
+            add_file(entry);
             continue;
         }
         if (!fs::is_directory(entry, ec)) {
-            refuse(entry, "plugin path does not exist or is not a folder or file");
+            entries.push_back({entry, false});
             continue;
         }
         std::vector<fs::path> files;
         for (const auto& f : fs::directory_iterator(entry, ec))
             if (f.is_regular_file() && is_plugin_file(f.path())) files.push_back(f.path());
         std::sort(files.begin(), files.end());
-        for (const auto& f : files) load_library(f);
+        for (const auto& f : files) add_file(f);
     }
+    return entries;
+}
+
+void PluginRegistry::load(const std::vector<fs::path>& search_path) {
+    for (const auto& entry : expand_search_path(search_path))
+        entry.exists ? load_library(entry.path) : refuse(entry.path, kMissingSearchPathEntry);
 }
 
 void PluginRegistry::load_library(const fs::path& file) {
-    std::error_code fec;
-    fs::path canonical = fs::weakly_canonical(file, fec);
-    if (std::find(loaded_files_.begin(), loaded_files_.end(), canonical) != loaded_files_.end())
-        return;  // the same file reached twice through the search path
-    loaded_files_.push_back(canonical);
-
     auto library = std::make_shared<boost::dll::shared_library>();
     boost::dll::fs::error_code ec;
     library->load(boost::dll::fs::path(file.string()), ec,
@@ -218,9 +234,7 @@ void PluginRegistry::admit(const mvrl_plugin_info* info, const mvrl_plugin_descr
     } catch (const std::exception& e) {
         return refuse(path, which + ": malformed parameter schema: " + e.what());
     }
-    if (const Plugin* earlier = find(info->name))
-        return refuse(path, "duplicate plugin name '" + std::string(info->name) + "': already loaded from " +
-                                earlier->path.string() + " (the first found in the search path wins)");
+    if (const Plugin* earlier = find(info->name)) return refuse(path, duplicate_name_reason(*earlier));
 
     Plugin p;
     p.name = info->name;
@@ -238,7 +252,8 @@ void PluginRegistry::admit(const mvrl_plugin_info* info, const mvrl_plugin_descr
 }
 
 void PluginRegistry::add_described(Plugin plugin) {
-    if (!find(plugin.name)) plugins_.push_back(std::move(plugin));
+    if (const Plugin* earlier = find(plugin.name)) return refuse(plugin.path, duplicate_name_reason(*earlier));
+    plugins_.push_back(std::move(plugin));
 }
 
 int kind_from_name(const std::string& name) {

@@ -55,6 +55,17 @@ public:
 std::vector<fs::path> plugin_search_path(const std::vector<std::string>& cli_paths,
                                          const char* env_plugin_path, const fs::path& executable);
 
+// One entry of a search path, expanded: a plugin library to load, or an entry that is neither an
+// existing folder nor a file (the registry refuses it).
+struct SearchPathEntry {
+    fs::path path;
+    bool exists = true;
+};
+// Each folder's *.so (sorted by name, not recursive) or the file itself, in search-path order; a
+// file reached twice through the search path is listed once.
+std::vector<SearchPathEntry> expand_search_path(const std::vector<fs::path>& search_path);
+extern const char* const kMissingSearchPathEntry;  // the reason an entry that does not exist is refused
+
 // The libtorch version this host was built with ("" if none).
 std::string host_torch_version();
 
@@ -62,31 +73,31 @@ class PluginRegistry {
 public:
     explicit PluginRegistry(std::string torch_version = host_torch_version());
 
-    // Loads every *.so in each folder (sorted by name, not recursive), or the file itself. The
-    // first plugin found under a name wins; a later one of the same name is refused.
+    // Loads every library of expand_search_path(search_path). The first plugin found under a name
+    // wins; a later one of the same name is refused.
     void load(const std::vector<fs::path>& search_path);
     void load_library(const fs::path& file);
 
     const std::vector<Plugin>& plugins() const { return plugins_; }
     const std::vector<Refusal>& refusals() const { return refusals_; }
 
-    // A plugin known from a record (e.g. the store's plugins table) rather than a loaded library:
-    // it can resolve an experiment's parameters but not be called.
+    // A plugin known from a record (the store's plugins table, or mvrl-worker's description of a
+    // library) rather than a loaded library: it can resolve an experiment's parameters but not be
+    // called. A name already taken is refused, as for a loaded library.
     void add_described(Plugin plugin);
+    void refuse(const fs::path& path, std::string reason);
 
     const Plugin* find(const std::string& name) const;
     // The plugin of that name and kind, or PluginNotFound saying what is there instead.
     const Plugin& require(const std::string& name, mvrl_kind kind) const;
 
 private:
-    void refuse(const fs::path& path, std::string reason);
     void admit(const mvrl_plugin_info* info, const mvrl_plugin_descriptor* d, const fs::path& path,
                const std::shared_ptr<boost::dll::shared_library>& library, size_t index);
 
     std::string torch_version_;
     std::vector<Plugin> plugins_;
     std::vector<Refusal> refusals_;
-    std::vector<fs::path> loaded_files_;
 };
 
 }  // namespace mvrl::host

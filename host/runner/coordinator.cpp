@@ -26,11 +26,6 @@ bool is_crash_signal(int sig) {
     return sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGSYS;
 }
 
-std::string describe_signal(int sig) {
-    const char* name = sigabbrev_np(sig);
-    return std::to_string(sig) + " (SIG" + (name ? name : "?") + ", " + strsignal(sig) + ")";
-}
-
 class WorkerPool {
 public:
     explicit WorkerPool(const CoordinatorOptions& o) : options_(o) {}

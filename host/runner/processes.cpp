@@ -1,14 +1,19 @@
 #include "processes.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <stdexcept>
 
 namespace mvrl::host {
 
@@ -16,6 +21,47 @@ std::string this_host_name() {
     char name[256] = {};
     gethostname(name, sizeof(name) - 1);
     return name;
+}
+
+std::string describe_signal(int sig) {
+    const char* name = sigabbrev_np(sig);
+    return std::to_string(sig) + " (SIG" + (name ? name : "?") + ", " + strsignal(sig) + ")";
+}
+
+bool CapturedOutput::succeeded() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+std::string CapturedOutput::how_it_ended() const {
+    if (WIFSIGNALED(status)) return "was killed by signal " + describe_signal(WTERMSIG(status));
+    return "exited with code " + std::to_string(WEXITSTATUS(status));
+}
+
+CapturedOutput run_capturing_stdout(const std::vector<std::string>& argv) {
+    int out[2];
+    if (pipe(out) != 0) throw std::runtime_error(std::string("cannot make a pipe: ") + strerror(errno));
+    std::vector<std::string> args = argv;
+    std::vector<char*> c_argv;
+    for (auto& a : args) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("cannot start " + argv[0] + ": " + strerror(errno));
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]), close(out[1]);
+        int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0) dup2(null, STDIN_FILENO);
+        execv(c_argv[0], c_argv.data());
+        _exit(127);
+    }
+    close(out[1]);
+    CapturedOutput result;
+    char buffer[65536];
+    for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) != 0;) {
+        if (n > 0) result.out.append(buffer, size_t(n));
+        else if (errno != EINTR) break;
+    }
+    close(out[0]);
+    while (waitpid(pid, &result.status, 0) < 0 && errno == EINTR) {}
+    return result;
 }
 
 namespace {

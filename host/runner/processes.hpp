@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mvrl::host {
 
@@ -18,6 +19,21 @@ bool worker_process_alive(int64_t pid);
 // (OMP_WAIT_POLICY=PASSIVE), so one worker's idle threads do not take the cores another needs.
 // A variable the user already set is left as it is.
 void export_worker_thread_environment(int threads, int workers);
+
+// "11 (SIGSEGV, Segmentation fault)"
+std::string describe_signal(int sig);
+
+// What a child process printed on stdout and how it ended (a waitpid status).
+struct CapturedOutput {
+    std::string out;
+    int status = 0;
+    bool succeeded() const;             // exited with code 0
+    std::string how_it_ended() const;  // "exited with code 3", "was killed by signal 11 (SIGSEGV, ...)"
+};
+
+// Runs argv[0] with `argv` (stdin from /dev/null, stderr shared with this process) until it ends.
+// Throws when it cannot be started.
+CapturedOutput run_capturing_stdout(const std::vector<std::string>& argv);
 
 // The file behind a loaded shared library, found by the start of its name ("libblas.so"): which
 // BLAS the dynamic loader picked for libtorch. Empty when none is loaded.

@@ -1,12 +1,11 @@
 #include "plugin_records.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <set>
 
 namespace mvrl::host {
-
-namespace {
 
 std::string file_sha256(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -14,11 +13,9 @@ std::string file_sha256(const std::filesystem::path& path) {
     return sha256_hex(bytes);
 }
 
-}  // namespace
-
 PluginRecord record_of(const Plugin& p) {
     return {p.name, kind_name(p.kind), p.version, std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor),
-            p.path.string(), file_sha256(p.path), p.torch_version, p.params_schema_json};
+            p.path.string(), file_sha256(p.path), p.torch_version, p.params_schema_json, p.description};
 }
 
 std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry) {
@@ -36,19 +33,46 @@ std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>&
     return records;
 }
 
+Plugin plugin_of(const PluginRecord& r) {
+    Plugin p;
+    p.name = r.name;
+    p.kind = static_cast<mvrl_kind>(kind_from_name(r.kind));
+    p.version = r.version;
+    p.description = r.description;
+    p.params_schema_json = r.params_schema;
+    p.torch_version = r.torch_version;
+    p.path = r.path;
+    if (std::sscanf(r.abi.c_str(), "%u.%u", &p.abi_major, &p.abi_minor) != 2) p.abi_major = p.abi_minor = 0;
+    return p;
+}
+
 PluginRegistry registry_of_records(const std::vector<PluginRecord>& records) {
     PluginRegistry registry;
-    for (const auto& r : records) {
-        Plugin p;
-        p.name = r.name;
-        p.kind = static_cast<mvrl_kind>(kind_from_name(r.kind));
-        p.version = r.version;
-        p.params_schema_json = r.params_schema;
-        p.torch_version = r.torch_version;
-        p.path = r.path;
-        registry.add_described(std::move(p));
-    }
+    for (const auto& r : records) registry.add_described(plugin_of(r));
     return registry;
+}
+
+json json_of(const PluginRecord& r) {
+    return {{"name", r.name},     {"kind", r.kind},     {"version", r.version},
+            {"abi", r.abi},       {"path", r.path},     {"sha256", r.sha256},
+            {"torch_version", r.torch_version}, {"params_schema", r.params_schema},
+            {"description", r.description}};
+}
+
+PluginRecord record_of_json(const json& j) {
+    return {j.at("name"), j.at("kind"), j.at("version"), j.at("abi"), j.at("path"),
+            j.at("sha256"), j.at("torch_version"), j.at("params_schema"), j.at("description")};
+}
+
+json describe_libraries(const std::vector<std::filesystem::path>& search_path) {
+    json plugins = json::array(), refusals = json::array();
+    for (const auto& entry : expand_search_path(search_path)) {
+        PluginRegistry one;
+        entry.exists ? one.load_library(entry.path) : one.refuse(entry.path, kMissingSearchPathEntry);
+        for (const auto& p : one.plugins()) plugins.push_back(json_of(record_of(p)));
+        for (const auto& r : one.refusals()) refusals.push_back({{"path", r.path.string()}, {"reason", r.reason}});
+    }
+    return {{"plugins", plugins}, {"refusals", refusals}};
 }
 
 }  // namespace mvrl::host

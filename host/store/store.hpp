@@ -31,6 +31,7 @@ struct SweepRecord {
 
 struct PluginRecord {
     std::string name, kind, version, abi, path, sha256, torch_version, params_schema;
+    std::string description;  // for `mvrl-run plugins --describe`; not kept in the plugins table
 };
 
 struct QueueCounts {
