@@ -25,6 +25,15 @@ torch::Tensor placed_for(const Plugin& plugin, const torch::Device& device, cons
     return plugin.torch_version.empty() ? t.cpu().contiguous() : t.to(device);
 }
 
+// A call ABI 1.1 makes optional, asked of a plugin that left it NULL: the same error as a plugin
+// that answered MVRL_ERR_UNSUPPORTED.
+void require_optional_call(const Plugin& plugin, bool present, const char* call, const std::string& why) {
+    if (!present)
+        throw PluginCallError("plugin '" + plugin.name + "' (" + plugin.path.string() + ") failed in " + call + ": " +
+                                  status_name(MVRL_ERR_UNSUPPORTED) + ": " + why + " (ABI 1.1)",
+                              MVRL_ERR_UNSUPPORTED);
+}
+
 }  // namespace
 
 void RunLog::write(const std::string& source, int32_t level, const std::string& message) {
@@ -92,6 +101,7 @@ json ModelHandle::stages() {
 }
 
 ScalarList ModelHandle::train_step(const std::string& stage, const TensorMap& batch) {
+    require_optional_call(plugin_, trains(), "train_step", "it has nothing to train: stages/train_step are NULL");
     LentTensors lent(batch);
     mvrl_scalar_list out{};
     check_call(plugin_.model()->train_step(handle_, stage.c_str(), lent.list(), &out, err_.get()), err_, plugin_,
@@ -100,6 +110,7 @@ ScalarList ModelHandle::train_step(const std::string& stage, const TensorMap& ba
 }
 
 void ModelHandle::end_epoch(const std::string& stage, int epoch) {
+    require_optional_call(plugin_, trains(), "end_epoch", "it has nothing to train: stages/train_step are NULL");
     check_call(plugin_.model()->end_epoch(handle_, stage.c_str(), epoch, err_.get()), err_, plugin_, "end_epoch");
 }
 
@@ -111,12 +122,12 @@ TensorMap ModelHandle::encode(const TensorMap& batch) {
 }
 
 void ModelHandle::save(const std::string& path) {
-    if (!checkpoints()) throw std::logic_error("model '" + plugin_.name + "' cannot checkpoint; save() was called");
+    require_optional_call(plugin_, checkpoints(), "save", "it cannot checkpoint: save/load are NULL");
     check_call(plugin_.model()->save(handle_, path.c_str(), err_.get()), err_, plugin_, "save");
 }
 
 void ModelHandle::load(const std::string& path) {
-    if (!checkpoints()) throw std::logic_error("model '" + plugin_.name + "' cannot checkpoint; load() was called");
+    require_optional_call(plugin_, checkpoints(), "load", "it cannot checkpoint: save/load are NULL");
     check_call(plugin_.model()->load(handle_, path.c_str(), err_.get()), err_, plugin_, "load");
 }
 

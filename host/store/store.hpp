@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "schema.hpp"
+
 #include <mvrl/params.hpp>
 
 struct sqlite3;
@@ -23,7 +25,8 @@ public:
 
 struct PlannedRun;
 
-constexpr int kStoreSchemaVersion = 2;
+// The schema version this build writes: one past the last migration (schema.hpp).
+constexpr int kStoreSchemaVersion = schema::kVersion;
 
 struct SweepRecord {
     std::string experiment, experiment_path, experiment_toml, command_line, host, revision;

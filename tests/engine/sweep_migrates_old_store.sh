@@ -13,7 +13,8 @@ expect_eq "$finished_configs" 13 "distinct finished computations before"
 metrics_before=$(q "select group_concat(v, ';') from (select r.config_json || m.metric || m.name || m.value as v from runs r join metrics m on m.run_id = r.id where r.status = 'finished' and r.experiment = 'engine-twelve' order by v)")
 
 out=$(mvrl runs --db "$DB" 2>&1) || fail "runs on the old store failed: $out"
-expect_eq "$(q "select value from meta where key = 'schema_version'")" 2 "migrated to schema 2"
+expect_eq "$(q "select value from meta where key = 'schema_version'")" 3 "migrated to schema 3 (2: run memberships; 3: warnings, resumed_from)"
+expect_eq "$(q "select count(*) from run_warnings") $(q "select count(*) from runs where resumed_from is not null")" "0 0" "schema 3's table and column"
 expect_eq "$(q "pragma integrity_check")" ok "integrity after migration"
 expect_eq "$(q "select count(*) from runs where status = 'finished'")" 13 "each finished computation kept once"
 expect_eq "$(q "select count(*) from run_memberships m join runs r on r.id = m.run_id where m.experiment = 'engine-twelve-renamed' and r.status = 'finished'")" 6 "merged runs keep the renamed experiment's memberships"

@@ -38,11 +38,11 @@ expect_eq "$(results_of "$DB")" "$expected" "losses and metrics of the resumed r
 
 # Ctrl-C in stage II with a checkpoint every epoch; the next command resumes after the last one.
 rm -rf "$WORK/results"
-sweep "$exp" --set train.checkpoint_every=1 > "$WORK/interrupted.log" 2>&1 &
+setsid "$MVRL_RUN" --plugin-path "$TEST_PLUGIN_DIR" sweep --db "$DB" "$exp" --set train.checkpoint_every=1 > "$WORK/interrupted.log" 2>&1 &
 coordinator=$!
 past_third="select count(*) from runs where json_extract(progress, '\$.stage') = 'specific' and json_extract(progress, '\$.epoch') >= 3"
 wait_until '[[ -f $DB ]] && [[ $(q "$past_third" 2>/dev/null) == 1 ]]' 120
-kill -INT "$coordinator"
+kill -INT -- "-$coordinator"  # as a terminal sends Ctrl-C: to the sweep's process group
 set +e
 wait "$coordinator"
 code=$?

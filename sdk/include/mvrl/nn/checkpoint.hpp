@@ -34,10 +34,27 @@ public:
         return add(name, std::static_pointer_cast<torch::nn::Module>(holder.ptr()));
     }
 
-    // The optimiser must outlive the checkpoint (both are members of the model).
+    // The optimiser must outlive the checkpoint (both are members of the model). libtorch's
+    // Optimizer::load restores the moments but not the groups' options (1.13 and 2.x), so a
+    // schedule's learning rate would restart: each group's options are kept beside.
     Checkpoint& add(const std::string& name, torch::optim::Optimizer& optimizer) {
-        parts_.push_back({"optimizer." + name, [&optimizer](torch::serialize::OutputArchive& a) { optimizer.save(a); },
-                          [&optimizer](torch::serialize::InputArchive& a) { optimizer.load(a); }});
+        parts_.push_back({"optimizer." + name,
+                          [&optimizer](torch::serialize::OutputArchive& a) {
+                              optimizer.save(a);
+                              for (size_t i = 0; i < optimizer.param_groups().size(); ++i) {
+                                  torch::serialize::OutputArchive options;
+                                  optimizer.param_groups()[i].options().serialize(options);
+                                  a.write("group_options." + std::to_string(i), options);
+                              }
+                          },
+                          [&optimizer](torch::serialize::InputArchive& a) {
+                              optimizer.load(a);
+                              for (size_t i = 0; i < optimizer.param_groups().size(); ++i) {
+                                  torch::serialize::InputArchive options;
+                                  a.read("group_options." + std::to_string(i), options);
+                                  optimizer.param_groups()[i].options().serialize(options);
+                              }
+                          }});
         return *this;
     }
 
