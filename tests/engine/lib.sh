@@ -30,3 +30,12 @@ wait_until() {
     sleep 0.1
   done
 }
+
+# wait_for_exit <pid>: waits for a background command and sets $code to its exit status (errexit
+# would otherwise end the test at a non-zero one).
+wait_for_exit() {
+  set +e
+  wait "$1"
+  code=$?
+  set -e
+}

@@ -10,10 +10,7 @@ wait_until '[[ -f $DB ]] && [[ $(q "select count(*) from runs where status = '"'
 victim=$(q "select worker_pid from runs where status = 'running'")
 victim_run=$(q "select id from runs where status = 'running'")
 kill -KILL "$victim"
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_for_exit "$coordinator"
 expect_eq "$code" 0 "exit code when a killed run was retried: $(cat "$WORK/first.log")"
 expect_match "$(cat "$WORK/first.log")" "killed by signal 9 \(SIGKILL, [^)]*\): its run is queued again" "the kill is reported"
 expect_eq "$(q "select status || ',' || attempts from runs where id = $victim_run")" "finished,2" "killed run finished by its second attempt"

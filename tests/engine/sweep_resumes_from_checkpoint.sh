@@ -25,10 +25,7 @@ coordinator=$!
 in_stage_two="select worker_pid from runs where status = 'running' and attempts = 1 and json_extract(progress, '\$.stage') = 'specific'"
 wait_until '[[ -f $DB ]] && victim=$(q "$in_stage_two" 2>/dev/null) && [[ -n $victim ]]' 120
 kill -KILL "$victim"
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_for_exit "$coordinator"
 expect_eq "$code" 0 "exit code of the sweep whose run was killed and resumed: $(tail -5 "$WORK/killed.log")"
 expect_eq "$(q "select attempts || ' ' || status || ' from ' || resumed_from from runs")" \
   "2 finished from the end of stage 'consistent'" "resumed from the stage-I checkpoint"
@@ -43,10 +40,7 @@ coordinator=$!
 past_third="select count(*) from runs where json_extract(progress, '\$.stage') = 'specific' and json_extract(progress, '\$.epoch') >= 3"
 wait_until '[[ -f $DB ]] && [[ $(q "$past_third" 2>/dev/null) == 1 ]]' 120
 kill -INT -- "-$coordinator"  # as a terminal sends Ctrl-C: to the sweep's process group
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_for_exit "$coordinator"
 expect_eq "$code" 130 "exit code of the interrupted sweep"
 expect_eq "$(q "select status from runs")" "interrupted" "run interrupted"
 sweep "$exp" --set train.checkpoint_every=1 > "$WORK/resumed.log" 2>&1 || fail "resuming: $(tail -5 "$WORK/resumed.log")"

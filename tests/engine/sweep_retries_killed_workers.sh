@@ -20,10 +20,7 @@ while ((killed < 8)); do
     sleep 0.$((RANDOM % 5 + 2))
   fi
 done
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_for_exit "$coordinator"
 expect_eq "$code" 0 "exit code of a sweep whose killed runs were retried: $(tail -5 "$WORK/sweep.log")"
 expect_eq "$(q "select count(*) from runs where status = 'finished'")" 20 "all 20 finished in one pass"
 expect_eq "$(q "select sum(attempts) from runs")" 28 "20 runs + 8 killed attempts"
@@ -37,10 +34,7 @@ for kill in 1 2; do
   wait_until 'victim=$(q "select worker_pid from runs where seed = 40 and status = '"'running'"' and attempts = $kill and progress is not null") && [[ -n $victim ]]' 60
   kill -KILL "$victim"
 done
-set +e
-wait "$coordinator"
-code=$?
-set -e
+wait_for_exit "$coordinator"
 expect_eq "$code" 1 "exit code when a run failed"
 expect_match "$(q "select status || ': ' || error from runs where seed = 40")" \
   "^failed: worker killed by signal 9 \(SIGKILL.* on attempt 2 of 2; not retried" "run killed max-attempts times"
