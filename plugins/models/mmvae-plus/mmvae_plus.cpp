@@ -5,8 +5,9 @@
 // learnable auxiliary prior r(w) (mvrl/nn/mmvae_plus.hpp has the objective and its equation).
 //
 // Readings (see shared/REFERENCES.md; paper vs the epalu/mmvaeplus and chatzikon/IDMVAE releases):
-//  - K = 1: the plain ELBO. The release's IWAE (log-mean-exp over K) and DReG estimators are not
-//    implemented yet.
+//  - K = 1 (default): the ELBO as the paper writes it. k > 1: the release's IWAE estimate (m_elbo,
+//    log-mean-exp over the K samples, mean over modalities outside the log). The release's DReG
+//    gradient estimator (m_dreg) is not implemented.
 //  - The loss is a per-sample mean over the batch; the release sums over the batch (same optimum,
 //    Adam is almost invariant to the scale).
 //  - Networks, scale parameterisations (Laplace: softmax·D + 1e-6; Normal: softplus + 1e-6), the
@@ -40,7 +41,7 @@ public:
     static constexpr const char* version = "1.0.0";
     static constexpr const char* description =
         "MMVAE+ (Palumbo et al., ICLR 2023): per-modality shared z and private w encoders, Laplace likelihood (scale 0.75), "
-        "mixture-of-experts ELBO with cross-reconstruction from an auxiliary prior r(w); K = 1. encode gives z0..z{M-1}, "
+        "mixture-of-experts ELBO with cross-reconstruction from an auxiliary prior r(w) (K = 1; IWAE for k > 1). encode gives z0..z{M-1}, "
         "w0..w{M-1} (posterior means), z (their mean over modalities) and concat = [z, w0, ..., w{M-1}]; generate: cross, "
         "unconditional, decode";
 
@@ -49,6 +50,7 @@ public:
             .add_int("epochs", 100, "training epochs (IDMVAE's PolyMNIST-Quadrant runs: 100)", 0, 100000)
             .add_int("z_dim", 32, "dimension of the shared code z", 1, 4096)
             .add_int("w_dim", 128, "dimension of each private code w_m", 1, 4096)
+            .add_int("k", 1, "posterior samples K per step: 1 = the ELBO (paper); > 1 = the release's IWAE bound (m_elbo)", 1, 1024)
             .add_float("beta", 2.5, "β on the prior/posterior log-ratio of the ELBO (IDMVAE: 2.5; MMVAE+ release: 1-2.5)", 0.0, 1000.0)
             .add_string("latent_distribution", "laplace", "family of posteriors and priors (release: laplace)", {"laplace", "normal"})
             .add_float("likelihood_scale", 0.75, "fixed scale of the Laplace likelihood p(x|z, w) (release: 0.75)", 1e-3, 100.0)
@@ -61,7 +63,7 @@ public:
     }
 
     MmvaePlus(const mvrl::Params& p, const mvrl::DatasetInfo& info, const mvrl::Context& ctx)
-        : p_(p), beta_(p.get_float("beta")), family_(mvrl::nn::family_from_name(p.get_string("latent_distribution"))), device_(ctx.device()) {
+        : p_(p), beta_(p.get_float("beta")), samples_(p.get_int("k")), family_(mvrl::nn::family_from_name(p.get_string("latent_distribution"))), device_(ctx.device()) {
         torch::manual_seed(int64_t(ctx.seed()));
         if (info.views.size() < 2) throw mvrl::ParamError("mmvae-plus needs at least two views (modalities); got " + info.shapes());
         for (size_t m = 0; m < info.views.size(); ++m) {
@@ -80,7 +82,7 @@ public:
     std::vector<mvrl::Stage> stages() { return {{"elbo", p_.get_int("epochs")}}; }
 
     mvrl::ScalarList train_step(const std::string&, const mvrl::TensorMap& batch) {
-        auto terms = mvrl::nn::mmvae_plus_objective(vaes_, input_views(batch), beta_);
+        auto terms = mvrl::nn::mmvae_plus_objective(vaes_, input_views(batch), beta_, samples_);
         optimizer_->zero_grad();
         terms.loss.backward();
         optimizer_->step();
@@ -192,6 +194,7 @@ private:
 
     mvrl::Params p_;
     double beta_;
+    int64_t samples_;  // K
     mvrl::nn::Family family_;
     torch::Device device_;
     std::vector<std::vector<int64_t>> shapes_;

@@ -72,6 +72,16 @@ TEST_F(SmallMmvaePlus, OneStageAndTheReportedTermsAddUpToTheLoss) {
                 1e-4 * std::abs(terms["loss"][0]));
 }
 
+// With K > 1 the loss is the IWAE bound, -log mean_k exp(log w_k): by Jensen below the mean of
+// -log w_k, which the reported terms (means over the K samples) add up to; strictly, as the K
+// samples differ.
+TEST_F(SmallMmvaePlus, ImportanceWeightedLossIsBelowTheSampleMean) {
+    auto terms = train(*model({{"beta", 2.5}, {"k", 4}}), 1);
+    const double mean_of_samples = terms["reconstruction"][0] + terms["cross_reconstruction"][0] + 2.5 * terms["kl"][0];
+    EXPECT_LT(terms["loss"][0], mean_of_samples - 1e-3);
+    EXPECT_GT(terms["loss"][0], mean_of_samples - 0.5 * std::abs(mean_of_samples)) << "a bound of the same order";
+}
+
 // Both reconstruction terms fall over a short run, for either latent family, and so does the loss.
 TEST_F(SmallMmvaePlus, ShortRunLowersTheLossAndBothReconstructions) {
     for (const char* family : {"laplace", "normal"}) {

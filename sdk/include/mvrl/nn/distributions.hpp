@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -71,12 +72,13 @@ struct Distribution {
 
 private:
     // Normal: eps ~ N(0, 1). Laplace: the inverse CDF at u ~ U(-1, 1), -sign(u) log(1 - |u|), with u
-    // kept off -1 as torch.distributions.Laplace keeps it (u in [eps - 1, 1)).
+    // kept a float epsilon off ±1 (torch.distributions.Laplace keeps it off -1) so that no sample
+    // is infinite.
     torch::Tensor standard_noise(const std::vector<int64_t>& shape) const {
         auto options = loc.options().requires_grad(false);
         if (family == Family::Normal) return torch::randn(shape, options);
-        const double lowest = std::nextafter(-1.0f, 0.0f);
-        torch::Tensor u = torch::rand(shape, options) * (1 - lowest) + lowest;
+        const double margin = std::numeric_limits<float>::epsilon();
+        torch::Tensor u = (torch::rand(shape, options) * 2 - 1).clamp(margin - 1, 1 - margin);
         return -u.sign() * torch::log1p(-u.abs());
     }
 };

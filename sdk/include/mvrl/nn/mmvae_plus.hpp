@@ -5,7 +5,7 @@
 // Per modality m: q(w_m|x_m) and q(z|x_m) from two separate encoder branches, a decoder
 // p(x_m|z, w_m), a fixed prior p(w_m) and a learnable auxiliary prior r(w_m); one fixed prior p(z).
 // The objective, as the IDMVAE paper (Zhang, Shen & Wang, "Disentanglement of Variations with
-// Multimodal Generative Modeling", §2.1, the unnumbered L_MMVAE+) writes it with K = 1:
+// Multimodal Generative Modeling", §2.1, the unnumbered L_MMVAE+) writes it (one sample, K = 1):
 //   L = -1/M sum_m E[ log p(x_m|z, w_m) + sum_{n≠m} log p(x_n|z, w̃_n)
 //                     + β (log p(z) + log p(w_m) - log q(z|X) - log q(w_m|x_m)) ],
 //   z ~ q(z|x_m), w_m ~ q(w_m|x_m), w̃_n ~ r(w̃_n), q(z|X) = 1/M sum_n q(z|x_n).
@@ -14,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -84,20 +85,24 @@ inline Distribution unit_prior(Family family, int64_t dim, const torch::TensorOp
     return {family, torch::zeros({1, dim}, options), torch::ones({1, dim}, options)};
 }
 
-// The objective's parts, each a per-sample mean over the batch and a mean over the M source
-// modalities m, so that loss = reconstruction + cross_reconstruction + β kl.
+// The objective's parts, each a mean over the batch, the K samples and the M source modalities m;
+// with K = 1, loss = reconstruction + cross_reconstruction + β kl.
 struct MmvaePlusTerms {
     torch::Tensor loss;
     torch::Tensor reconstruction;        // -E log p(x_m|z, w_m), z and w_m from x_m
     torch::Tensor cross_reconstruction;  // -sum_{n≠m} E log p(x_n|z, w̃_n), z from x_m, w̃_n ~ r
     torch::Tensor kl;                    // E[log q(z|X) + log q(w_m|x_m) - log p(z) - log p(w_m)]
     std::vector<ModalityPosterior> posteriors;
-    std::vector<torch::Tensor> z, w;     // the reparameterised samples, per source modality
+    std::vector<torch::Tensor> z, w;     // the reparameterised samples per source modality, K×B×dim
 };
 
-// The MMVAE+ objective with K = 1 (see the top of this file). Each decoder runs once, on the
-// codes of all M source modalities stacked (M·B rows).
-inline MmvaePlusTerms mmvae_plus_objective(std::vector<ModalityVae>& vaes, const std::vector<torch::Tensor>& views, double beta) {
+// Per source modality m and sample: the log weight inside the objective's expectation, K×B.
+//   log w_m = log p(x_m|z, w_m) + sum_{n≠m} log p(x_n|z, w̃_n) - β log-ratio_m
+// K = 1 gives the ELBO at the top of this file; K > 1 the release's looser IWAE bound (m_elbo:
+// log-mean-exp over the K samples inside, the mean over modalities outside the log). Each decoder
+// runs once, on the codes of all M source modalities and K samples stacked (M·K·B rows).
+inline MmvaePlusTerms mmvae_plus_objective(std::vector<ModalityVae>& vaes, const std::vector<torch::Tensor>& views, double beta,
+                                           int64_t K = 1) {
     const int64_t M = int64_t(vaes.size()), B = views.at(0).size(0);
     const auto& o = vaes[0]->options;
     MmvaePlusTerms t;
@@ -105,33 +110,43 @@ inline MmvaePlusTerms mmvae_plus_objective(std::vector<ModalityVae>& vaes, const
     for (int64_t m = 0; m < M; ++m) {
         t.posteriors.push_back(vaes[m]->posterior(views[m]));
         shared_posteriors.push_back(t.posteriors[m].z);
-        t.z.push_back(t.posteriors[m].z.rsample());
-        t.w.push_back(t.posteriors[m].w.rsample());
+        t.z.push_back(t.posteriors[m].z.rsample({K}));
+        t.w.push_back(t.posteriors[m].w.rsample({K}));
     }
-    // Decoder n reads z from every source m; w is q(w_n|x_n)'s sample for m = n, r(w_n)'s otherwise.
-    torch::Tensor all_z = torch::cat(t.z, 0);  // (M·B)×z_dim, source-major
-    torch::Tensor self_sum = torch::zeros({}, views[0].options()), cross_sum = torch::zeros({}, views[0].options());
+    // log p(x_n | z from source m, w) for every decoder n, as n×m×K×B. w is q(w_n|x_n)'s sample for
+    // m = n and r(w_n)'s otherwise.
+    std::vector<torch::Tensor> flat_z;
+    for (const auto& z : t.z) flat_z.push_back(z.reshape({K * B, o.z_dim()}));
+    torch::Tensor all_z = torch::cat(flat_z, 0);  // source-major, then sample, then batch
+    std::vector<torch::Tensor> by_decoder;
     for (int64_t n = 0; n < M; ++n) {
         std::vector<torch::Tensor> w_for_n;
-        for (int64_t m = 0; m < M; ++m) w_for_n.push_back(m == n ? t.w[n] : vaes[n]->auxiliary_prior().rsample({B}).squeeze(1));
-        torch::Tensor log_lik = vaes[n]->log_likelihood(vaes[n]->decode(all_z, torch::cat(w_for_n, 0)), views[n].repeat({M, 1, 1, 1})).view({M, B});
-        torch::Tensor self_part = log_lik[n].sum();
-        self_sum = self_sum + self_part;
-        cross_sum = cross_sum + (log_lik.sum() - self_part);
+        for (int64_t m = 0; m < M; ++m)
+            w_for_n.push_back(m == n ? t.w[n].reshape({K * B, o.w_dim()}) : vaes[n]->auxiliary_prior().rsample({K * B}).squeeze(1));
+        torch::Tensor mean = vaes[n]->decode(all_z, torch::cat(w_for_n, 0));
+        by_decoder.push_back(vaes[n]->log_likelihood(mean, views[n].repeat({M * K, 1, 1, 1})).view({M, K, B}));
     }
+    torch::Tensor log_lik = torch::stack(by_decoder);  // n×m×K×B
+
     Distribution p_z = unit_prior(o.latent_family(), o.z_dim(), views[0].options());
     Distribution p_w = unit_prior(o.latent_family(), o.w_dim(), views[0].options());
-    torch::Tensor kl_sum = torch::zeros({}, views[0].options());
+    std::vector<torch::Tensor> self_terms, cross_terms, ratios;
     for (int64_t m = 0; m < M; ++m) {
-        torch::Tensor log_ratio = mixture_log_prob(shared_posteriors, t.z[m]) + t.posteriors[m].w.log_prob(t.w[m]).sum(1) -
-                                  p_z.log_prob(t.z[m]).sum(1) - p_w.log_prob(t.w[m]).sum(1);
-        kl_sum = kl_sum + log_ratio.sum();
+        self_terms.push_back(log_lik[m][m]);
+        cross_terms.push_back(log_lik.select(1, m).sum(0) - log_lik[m][m]);
+        ratios.push_back(mixture_log_prob(shared_posteriors, t.z[m]) + t.posteriors[m].w.log_prob(t.w[m]).sum(-1) -
+                         p_z.log_prob(t.z[m]).sum(-1) - p_w.log_prob(t.w[m]).sum(-1));
     }
-    const double per_sample = 1.0 / double(M * B);
-    t.reconstruction = -self_sum * per_sample;
-    t.cross_reconstruction = -cross_sum * per_sample;
-    t.kl = kl_sum * per_sample;
-    t.loss = t.reconstruction + t.cross_reconstruction + beta * t.kl;
+    torch::Tensor self_lik = torch::stack(self_terms), cross_lik = torch::stack(cross_terms), ratio = torch::stack(ratios);  // M×K×B
+    t.reconstruction = -self_lik.mean();
+    t.cross_reconstruction = -cross_lik.mean();
+    t.kl = ratio.mean();
+    if (K == 1) {
+        t.loss = t.reconstruction + t.cross_reconstruction + beta * t.kl;
+    } else {
+        torch::Tensor log_weights = self_lik + cross_lik - beta * ratio;
+        t.loss = -(torch::logsumexp(log_weights, 1) - std::log(double(K))).mean();
+    }
     return t;
 }
 
