@@ -132,7 +132,7 @@ void ModelHandle::load(const std::string& path) {
 }
 
 TensorMap ModelHandle::generate(const json& request, const TensorMap& inputs) {
-    if (!generates()) throw std::logic_error("model '" + plugin_.name + "' cannot generate; generate() was called");
+    require_optional_call(plugin_, generates(), "generate", "it does not generate: generate is NULL");
     LentTensors lent(inputs);
     mvrl_tensor_list out{};
     const std::string text = request.dump();

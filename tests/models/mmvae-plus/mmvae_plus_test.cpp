@@ -178,3 +178,10 @@ TEST_F(SmallMmvaePlus, UnsuitableDatasetsAreErrors) {
     json odd = {{"n", 10}, {"views", {{{"shape", {3, 18, 18}}}, {{"shape", {3, 18, 18}}}}}};
     EXPECT_THROW(ModelHandle(built_plugins().require("mmvae-plus", MVRL_KIND_MODEL), "{}", odd, ctx()), std::exception);
 }
+
+// The host's side of the optional call: a model that leaves generate NULL is refused, not called.
+TEST_F(SmallMmvaePlus, AModelWithoutGenerateIsRefused) {
+    ModelHandle raw(built_plugins().require("raw", MVRL_KIND_MODEL), "{}", *info, ctx());
+    EXPECT_FALSE(raw.generates());
+    EXPECT_THROW(raw.generate({{"mode", "unconditional"}, {"n", 2}}, {}), PluginCallError);
+}
