@@ -131,6 +131,15 @@ void ModelHandle::load(const std::string& path) {
     check_call(plugin_.model()->load(handle_, path.c_str(), err_.get()), err_, plugin_, "load");
 }
 
+TensorMap ModelHandle::generate(const json& request, const TensorMap& inputs) {
+    require_optional_call(plugin_, generates(), "generate", "it does not generate: generate is NULL");
+    LentTensors lent(inputs);
+    mvrl_tensor_list out{};
+    const std::string text = request.dump();
+    check_call(plugin_.model()->generate(handle_, text.c_str(), lent.list(), &out, err_.get()), err_, plugin_, "generate");
+    return take_tensors(&out);
+}
+
 TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
                         const torch::Tensor& label, const torch::Tensor& split) {
     auto place = [&](const torch::Tensor& t) { return placed_for(plugin, device, t); };

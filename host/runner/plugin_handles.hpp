@@ -73,6 +73,8 @@ public:
     bool trains() const { return plugin_.model()->stages != nullptr; }
     // False for a model that cannot checkpoint (ABI 1.1: no save/load).
     bool checkpoints() const { return plugin_.model()->save != nullptr; }
+    // False for a model without the optional generate call.
+    bool generates() const { return plugin_.model()->generate != nullptr; }
 
     json stages();
     ScalarList train_step(const std::string& stage, const TensorMap& batch);
@@ -80,6 +82,8 @@ public:
     TensorMap encode(const TensorMap& batch);
     void save(const std::string& path);
     void load(const std::string& path);
+    // The model's generate(request, inputs); the request's keys are the model's (its description).
+    TensorMap generate(const json& request, const TensorMap& inputs);
     const Plugin& plugin() const { return plugin_; }
 
 private:

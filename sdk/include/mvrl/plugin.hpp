@@ -74,7 +74,9 @@ public:
 //       — a model that trains (without them: nothing to train, stages/train_step NULL);
 //   void end_epoch(const std::string& stage, int epoch);  — optional, for schedules;
 //   void save(const std::string& path);  void load(const std::string& path);
-//       — a model that can checkpoint (mvrl/nn/checkpoint.hpp; without them: save/load NULL).
+//       — a model that can checkpoint (mvrl/nn/checkpoint.hpp; without them: save/load NULL);
+//   TensorMap generate(const json& request, const TensorMap& inputs);
+//       — a generative model (the request's keys are the model's to define; without it: NULL).
 class Model {
 public:
     virtual ~Model() = default;
@@ -184,6 +186,12 @@ template <class T>
 struct checkpoints<T, std::void_t<decltype(std::declval<T&>().save(std::string())), decltype(std::declval<T&>().load(std::string()))>>
     : std::true_type {};
 
+template <class T, class = void>
+struct generates : std::false_type {};
+template <class T>
+struct generates<T, std::void_t<decltype(std::declval<T&>().generate(std::declval<const json&>(), std::declval<const TensorMap&>()))>>
+    : std::true_type {};
+
 template <class T>
 struct ModelCalls {
     using H = Handle<T>;
@@ -228,6 +236,13 @@ struct ModelCalls {
     static mvrl_status load(void* h, const char* path, mvrl_error* err) {
         return guarded_torch(err, [&] { handle_of<T>(h)->impl->load(path); });
     }
+    static mvrl_status generate(void* h, const char* request_json, const mvrl_tensor_list* inputs, mvrl_tensor_list* out, mvrl_error* err) {
+        return guarded_torch(err, [&] {
+            torch::NoGradGuard no_grad;
+            json request = json::parse(request_json && *request_json ? request_json : "{}");
+            export_tensors(handle_of<T>(h)->impl->generate(request, borrow_tensors(inputs)), out);
+        });
+    }
 };
 
 }  // namespace detail
@@ -254,6 +269,7 @@ const mvrl_plugin_info* model_plugin() {
             table.save = &Calls::save;
             table.load = &Calls::load;
         }
+        if constexpr (detail::generates<T>::value) table.generate = &Calls::generate;
         return table;
     }();
     return detail::make_info<T>(MVRL_KIND_MODEL, &api);
