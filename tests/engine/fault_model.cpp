@@ -1,7 +1,7 @@
 // test-faults: a test-only model that trains a real linear autoencoder on view0 and misbehaves on
 // request, so the engine's handling of crashes, NaN losses, slow runs and kills can be tested with
 // real processes: fault = segfault | abort | nan | throw at epoch `fault_epoch`; `step_sleep_ms`
-// makes each step slow enough to interrupt. A second plugin, the dataset test-bad-data, returns what
+// makes each step slow enough to interrupt; `warn` logs a warning after every epoch. A second plugin, the dataset test-bad-data, returns what
 // a broken dataset would: malformed JSON from info(), or a label with fewer rows than the views.
 #include <chrono>
 #include <csignal>
@@ -22,11 +22,12 @@ public:
             .add_int("epochs", 3, "training epochs", 0, 100000)
             .add_string("fault", "none", "what goes wrong", {"none", "segfault", "abort", "nan", "throw"})
             .add_int("fault_epoch", 1, "epoch at which the fault happens", 0, 100000)
-            .add_int("step_sleep_ms", 0, "sleep in every step, to make runs slow", 0, 600000);
+            .add_int("step_sleep_ms", 0, "sleep in every step, to make runs slow", 0, 600000)
+            .add_bool("warn", false, "log a warning through the host's logger after every epoch");
     }
 
     FaultModel(const mvrl::Params& p, const mvrl::json& info, const mvrl::Context& ctx)
-        : p_(p), device_(ctx.device()), encoder_(nullptr), decoder_(nullptr) {
+        : p_(p), ctx_(ctx), device_(ctx.device()), encoder_(nullptr), decoder_(nullptr) {
         torch::manual_seed(ctx.seed());
         dim_ = info.at("views").at(0).at("shape").at(0).get<int64_t>();
         encoder_ = torch::nn::Linear(dim_, 2);
@@ -55,7 +56,10 @@ public:
         return {{"reconstruction", value}};
     }
 
-    void end_epoch(const std::string&, int epoch) { epoch_ = epoch + 1; }
+    void end_epoch(const std::string&, int epoch) {
+        epoch_ = epoch + 1;
+        if (p_.get_bool("warn")) ctx_.log(MVRL_LOG_WARNING, "test-faults: warning on purpose after epoch " + std::to_string(epoch));
+    }
 
     mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {
         return {{"z", encoder_->forward(mvrl::require_input(batch, "view0"))}};
@@ -66,6 +70,7 @@ public:
 
 private:
     mvrl::Params p_;
+    mvrl::Context ctx_;  // the host's context stays valid until destroy (mvrl/abi.h)
     torch::Device device_;
     int64_t dim_ = 0;
     int epoch_ = 0;

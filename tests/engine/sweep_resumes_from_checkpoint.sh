@@ -60,4 +60,13 @@ expect_eq "$(q "select attempts || ' ' || status || ' ' || coalesce(resumed_from
 expect_match "$(q "select source || ': ' || message from run_warnings")" \
   "^host: model 'test-faults' cannot checkpoint \(its save/load are NULL, ABI 1.1\): attempt 2 trains from scratch$" \
   "the restart is a warning in the run's record"
+
+# What a plugin logs as a warning (ABI 1.1's log callback) goes to the worker log and the run's record.
+rm -rf "$WORK/results"
+sweep "$EXPERIMENTS/slow.toml" --set 'experiment.seeds=[0]' --set model.params.step_sleep_ms=0 --set model.params.warn=true \
+  > "$WORK/warn.log" 2>&1 || fail "sweep of a warning model: $(tail -5 "$WORK/warn.log")"
+expect_eq "$(q "select count(*) from run_warnings where source = 'model ''test-faults''' and message like 'test-faults: warning on purpose after epoch %'")" \
+  10 "one warning per epoch in the run's record"
+grep -q "^\[model 'test-faults'\] warning: test-faults: warning on purpose after epoch 9$" "$DB_LOGS"/*.log || fail "the warning is not in the worker log"
+expect_match "$(mvrl runs --db "$DB")" "\[10 warnings: --format json\]" "mvrl-run runs points at the warnings"
 echo "ok"
