@@ -1,7 +1,9 @@
 // test-faults: a test-only model that trains a real linear autoencoder on view0 and misbehaves on
 // request, so the engine's handling of crashes, NaN losses, slow runs and kills can be tested with
 // real processes: fault = segfault | abort | nan | throw at epoch `fault_epoch`; `step_sleep_ms`
-// makes each step slow enough to interrupt; `warn` logs a warning after every epoch. A second plugin, the dataset test-bad-data, returns what
+// makes each step slow enough to interrupt; fault = warn logs a warning after every epoch (a
+// choice rather than a parameter of its own, so that stored runs keep their keys). A second
+// plugin, the dataset test-bad-data, returns what
 // a broken dataset would: malformed JSON from info(), or a label with fewer rows than the views.
 #include <chrono>
 #include <csignal>
@@ -20,10 +22,9 @@ public:
     static mvrl::ParamSchema schema() {
         return mvrl::ParamSchema()
             .add_int("epochs", 3, "training epochs", 0, 100000)
-            .add_string("fault", "none", "what goes wrong", {"none", "segfault", "abort", "nan", "throw"})
+            .add_string("fault", "none", "what goes wrong", {"none", "segfault", "abort", "nan", "throw", "warn"})
             .add_int("fault_epoch", 1, "epoch at which the fault happens", 0, 100000)
-            .add_int("step_sleep_ms", 0, "sleep in every step, to make runs slow", 0, 600000)
-            .add_bool("warn", false, "log a warning through the host's logger after every epoch");
+            .add_int("step_sleep_ms", 0, "sleep in every step, to make runs slow", 0, 600000);
     }
 
     FaultModel(const mvrl::Params& p, const mvrl::json& info, const mvrl::Context& ctx)
@@ -58,7 +59,7 @@ public:
 
     void end_epoch(const std::string&, int epoch) {
         epoch_ = epoch + 1;
-        if (p_.get_bool("warn")) ctx_.log(MVRL_LOG_WARNING, "test-faults: warning on purpose after epoch " + std::to_string(epoch));
+        if (p_.get_string("fault") == "warn") ctx_.log(MVRL_LOG_WARNING, "test-faults: warning on purpose after epoch " + std::to_string(epoch));
     }
 
     mvrl::TensorMap encode(const mvrl::TensorMap& batch) override {

@@ -63,7 +63,7 @@ expect_match "$(q "select source || ': ' || message from run_warnings")" \
 
 # What a plugin logs as a warning (ABI 1.1's log callback) goes to the worker log and the run's record.
 rm -rf "$WORK/results"
-sweep "$EXPERIMENTS/slow.toml" --set 'experiment.seeds=[0]' --set model.params.step_sleep_ms=0 --set model.params.warn=true \
+sweep "$EXPERIMENTS/slow.toml" --set 'experiment.seeds=[0]' --set model.params.step_sleep_ms=0 --set model.params.fault=warn \
   > "$WORK/warn.log" 2>&1 || fail "sweep of a warning model: $(tail -5 "$WORK/warn.log")"
 expect_eq "$(q "select count(*) from run_warnings where source = 'model ''test-faults''' and message like 'test-faults: warning on purpose after epoch %'")" \
   10 "one warning per epoch in the run's record"
