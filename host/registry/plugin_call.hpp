@@ -58,12 +58,15 @@ public:
         : std::runtime_error(call_site(plugin, call) + ": " + what) {}
 };
 
+// "plugin 'x' (/path/libx.so) failed in call: status[: message]".
+inline PluginCallError failed_call(const Plugin& plugin, const char* call, mvrl_status status, const std::string& message) {
+    return PluginCallError("plugin '" + plugin.name + "' (" + plugin.path.string() + ") failed in " + call + ": " +
+                               status_name(status) + (message.empty() ? "" : ": " + message),
+                           status);
+}
+
 inline void check_call(mvrl_status status, const ErrorBuffer& err, const Plugin& plugin, const char* call) {
-    if (status == MVRL_OK) return;
-    std::string message = err.text();
-    throw PluginCallError("plugin '" + plugin.name + "' (" + plugin.path.string() + ") failed in " + call + ": " +
-                              status_name(status) + (message.empty() ? "" : ": " + message),
-                          status);
+    if (status != MVRL_OK) throw failed_call(plugin, call, status, err.text());
 }
 
 }  // namespace mvrl::host

@@ -28,10 +28,7 @@ torch::Tensor placed_for(const Plugin& plugin, const torch::Device& device, cons
 // A call ABI 1.1 makes optional, asked of a plugin that left it NULL: the same error as a plugin
 // that answered MVRL_ERR_UNSUPPORTED.
 void require_optional_call(const Plugin& plugin, bool present, const char* call, const std::string& why) {
-    if (!present)
-        throw PluginCallError("plugin '" + plugin.name + "' (" + plugin.path.string() + ") failed in " + call + ": " +
-                                  status_name(MVRL_ERR_UNSUPPORTED) + ": " + why + " (ABI 1.1)",
-                              MVRL_ERR_UNSUPPORTED);
+    if (!present) throw failed_call(plugin, call, MVRL_ERR_UNSUPPORTED, why + " (ABI 1.1)");
 }
 
 }  // namespace
