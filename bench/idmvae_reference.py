@@ -4,6 +4,8 @@ weight 0) with the same networks, parameterisations, losses and Adam as our mmva
 (sdk/include/mvrl/nn/{leaky_resnet,distributions,mmvae_plus,infonce}.hpp), trained on random
 images of the dataset's shape (M modalities of 3×S×S in [0, 1], resident on the device as the
 host keeps polymnist-quadrant's tensors): a training step's cost does not depend on the pixels.
+--data FILE trains on our polymnist-quadrant images instead (read from our dataset cache), so that
+the losses can be compared with ours, not only their magnitudes.
 
 It trains one warm-up batch (untimed: its loss is step 1's), then one timed epoch of N samples in
 shuffled batches as the host loop does (the last, partial batch included; a batch of one skipped),
@@ -63,6 +65,8 @@ def parse():
     a.add_argument("--diffusion-hidden", type=int, default=512)
     a.add_argument("--threads", type=int, default=1)
     a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--data", help="train on these images instead of noise: one of our dataset caches "
+                                  "(<store folder>/cache/polymnist-quadrant-*.pt and its .names), for the loss check")
     return a.parse_args()
 
 
@@ -288,6 +292,15 @@ class DiffusionPrior(nn.Module):
         return (F.mse_loss(out, x0, reduction="none") * self.loss_weight[t][:, None]).sum(-1).mean()
 
 
+def load_views(path, modalities):
+    """view0..view{M-1} of a tensor cache (mvrl/data/tensor_cache.hpp: torch::save of a tensor list,
+    the names one a line after the key line in PATH.names)."""
+    names = open(path + ".names").read().splitlines()[1:]
+    archive = torch.jit.load(path, map_location="cpu")
+    tensors = {name: getattr(archive, str(i)) for i, name in enumerate(names) if hasattr(archive, str(i))}
+    return [tensors[f"view{m}"].float() for m in range(modalities)]
+
+
 def main():
     a = parse()
     torch.set_num_threads(a.threads)
@@ -303,7 +316,9 @@ def main():
         modules += [pz, pws]
     opt = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=a.learning_rate, amsgrad=a.amsgrad)
     n = a.samples
-    data = [torch.rand(n, 3, a.size, a.size, device=dev) for _ in range(a.modalities)]
+    data = load_views(a.data, a.modalities) if a.data else [torch.rand(n, 3, a.size, a.size) for _ in range(a.modalities)]
+    data = [x.to(dev) for x in data]
+    assert all(x.shape == (n, 3, a.size, a.size) for x in data), f"--data holds {[tuple(x.shape) for x in data]}, not {n}×3×{a.size}×{a.size}"
 
     def step(views):
         terms, posteriors = mmvae_plus_objective(list(vaes), views, a.beta, a.z_dim, a.w_dim)
