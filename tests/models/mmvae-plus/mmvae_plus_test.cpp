@@ -1,6 +1,4 @@
-// The mmvae-plus model plugin through the C ABI on PolyMNIST-Quadrant: 100 samples × 3 modalities
-// at 16 px (2 ResNet levels) and a slim network (width 4), batches of 50: a step takes about a
-// tenth of a second on one core.
+// The mmvae-plus model plugin through the C ABI on PolyMNIST-Quadrant (support/small_polymnist.hpp).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,55 +7,16 @@
 #include <map>
 #include <numeric>
 
-#include "runner/plugin_handles.hpp"
-#include "support/built_plugins.hpp"
+#include "support/small_polymnist.hpp"
 
 using namespace mvrl;
 using namespace mvrl::host;
 
 namespace {
 
-constexpr int64_t kModalities = 3, kZ = 6, kW = 5;
-
-struct SmallMmvaePlus : ::testing::Test {
-    static void SetUpTestSuite() {
-        DatasetHandle dataset(built_plugins().require("polymnist-quadrant", MVRL_KIND_DATASET),
-                              R"({"per_class": 10, "modalities": 3, "size": 16})", ctx());
-        data = new TensorMap(dataset.load());
-        info = new json(dataset.info());
-    }
-    static void TearDownTestSuite() {
-        delete info;
-        delete data;
-    }
-    static const HostContext& ctx() {
-        static HostContext c("cpu", 0, 1);
-        return c;
-    }
-    static std::unique_ptr<ModelHandle> model(json params = json::object()) {
-        json base = {{"width", 4}, {"levels", 2}, {"z_dim", kZ}, {"w_dim", kW}, {"learning_rate", 3e-3}, {"epochs", 1}};
-        base.update(params);
-        return std::make_unique<ModelHandle>(built_plugins().require("mmvae-plus", MVRL_KIND_MODEL), base.dump(), *info, ctx());
-    }
-    static TensorMap batch(int64_t n = 50) {
-        TensorMap b;
-        for (int64_t m = 0; m < kModalities; ++m) b["view" + std::to_string(m)] = data->at("view" + std::to_string(m)).narrow(0, 0, n);
-        return b;
-    }
-    static std::map<std::string, std::vector<double>> train(ModelHandle& m, int steps) {
-        std::map<std::string, std::vector<double>> terms;
-        for (int i = 0; i < steps; ++i)
-            for (const auto& [name, value] : m.train_step("elbo", batch())) terms[name].push_back(value);
-        return terms;
-    }
-    static double mean_of(const std::vector<double>& v, size_t from, size_t count) {
-        return std::accumulate(v.begin() + from, v.begin() + from + count, 0.0) / double(count);
-    }
-    static json* info;
-    static TensorMap* data;
+struct SmallMmvaePlus : SmallPolymnist {
+    static std::unique_ptr<ModelHandle> model(json params = json::object()) { return SmallPolymnist::model("mmvae-plus", params); }
 };
-json* SmallMmvaePlus::info = nullptr;
-TensorMap* SmallMmvaePlus::data = nullptr;
 
 }  // namespace
 
@@ -139,11 +98,19 @@ TEST_F(SmallMmvaePlus, GenerateGivesImagesOfTheDatasetsShapeForEverySubset) {
         for (int64_t i = 0; i < kModalities; ++i)
             if (subset & (1 << i)) {
                 given.push_back(i);
-                inputs["view" + std::to_string(i)] = data->at("view" + std::to_string(i)).narrow(0, 0, 8);
+                inputs["view" + std::to_string(i)] = data().at("view" + std::to_string(i)).narrow(0, 0, 8);
             }
         SCOPED_TRACE("given " + given.dump());
         images_ok(m->generate({{"mode", "cross"}, {"given", given}}, inputs), 8);
         images_ok(m->generate({{"mode", "cross"}, {"given", given}, {"w", "auxiliary"}}, inputs), 8);
+        // private: only the given modalities, each from its own w and a prior z.
+        auto own = m->generate({{"mode", "private"}, {"given", given}}, inputs);
+        EXPECT_EQ(own.size(), given.size());
+        for (const auto& i : given) {
+            const std::string v = "view" + std::to_string(i.get<int64_t>());
+            ASSERT_TRUE(own.count(v)) << v;
+            EXPECT_EQ(own.at(v).sizes(), (std::vector<int64_t>{8, 3, 16, 16})) << v;
+        }
     }
     images_ok(m->generate({{"mode", "unconditional"}, {"n", 5}}, {}), 5);
 
@@ -181,7 +148,7 @@ TEST_F(SmallMmvaePlus, UnsuitableDatasetsAreErrors) {
 
 // The host's side of the optional call: a model that leaves generate NULL is refused, not called.
 TEST_F(SmallMmvaePlus, AModelWithoutGenerateIsRefused) {
-    ModelHandle raw(built_plugins().require("raw", MVRL_KIND_MODEL), "{}", *info, ctx());
+    ModelHandle raw(built_plugins().require("raw", MVRL_KIND_MODEL), "{}", info(), ctx());
     EXPECT_FALSE(raw.generates());
     EXPECT_THROW(raw.generate({{"mode", "unconditional"}, {"n", 2}}, {}), PluginCallError);
 }

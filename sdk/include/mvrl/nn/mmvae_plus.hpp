@@ -53,10 +53,16 @@ struct ModalityVaeImpl : torch::nn::Module {
                                                  torch::full({1, o.w_dim()}, raw_for_unit_scale(o.latent_family())));
     }
 
-    ModalityPosterior posterior(const torch::Tensor& x) {
-        torch::Tensor hw = w_body(x), hz = z_body(x);
-        const Family f = options.latent_family();
-        return {{f, w_loc(hw), scale_from_raw(f, w_raw_scale(hw))}, {f, z_loc(hz), scale_from_raw(f, z_raw_scale(hz))}};
+    ModalityPosterior posterior(const torch::Tensor& x) { return {private_posterior(x), shared_posterior(x)}; }
+
+    // q(w|x) alone and q(z|x) alone: each runs one branch (IDMVAE's cycle loss needs only one).
+    Distribution private_posterior(const torch::Tensor& x) {
+        torch::Tensor h = w_body(x);
+        return {options.latent_family(), w_loc(h), scale_from_raw(options.latent_family(), w_raw_scale(h))};
+    }
+    Distribution shared_posterior(const torch::Tensor& x) {
+        torch::Tensor h = z_body(x);
+        return {options.latent_family(), z_loc(h), scale_from_raw(options.latent_family(), z_raw_scale(h))};
     }
 
     // The mean of p(x|z, w).
@@ -91,7 +97,7 @@ struct MmvaePlusTerms {
     torch::Tensor loss;
     torch::Tensor reconstruction;        // -E log p(x_m|z, w_m), z and w_m from x_m
     torch::Tensor cross_reconstruction;  // -sum_{n≠m} E log p(x_n|z, w̃_n), z from x_m, w̃_n ~ r
-    torch::Tensor kl;                    // E[log q(z|X) + log q(w_m|x_m) - log p(z) - log p(w_m)]
+    torch::Tensor kl;                    // E[log q(z|X) + log q(w_m|x_m) - log p(z) - log p(w_m)] (fixed_prior)
     std::vector<ModalityPosterior> posteriors;
     std::vector<torch::Tensor> z, w;     // the reparameterised samples per source modality, K×B×dim
 };
@@ -101,8 +107,11 @@ struct MmvaePlusTerms {
 // K = 1 gives the ELBO at the top of this file; K > 1 the release's looser IWAE bound (m_elbo:
 // log-mean-exp over the K samples inside, the mean over modalities outside the log). Each decoder
 // runs once, on the codes of all M source modalities and K samples stacked (M·K·B rows).
+// fixed_prior = false leaves log p(z) and log p(w_m) out of the log-ratio (kl is then the negative
+// entropy term of the KL's split E[log q] - E[log p]): for a model whose own prior supplies
+// -E log p, e.g. IDMVAE's diffusion prior (Zhang, Shen & Wang, Eq. 3).
 inline MmvaePlusTerms mmvae_plus_objective(std::vector<ModalityVae>& vaes, const std::vector<torch::Tensor>& views, double beta,
-                                           int64_t K = 1) {
+                                           int64_t K = 1, bool fixed_prior = true) {
     const int64_t M = int64_t(vaes.size()), B = views.at(0).size(0);
     const auto& o = vaes[0]->options;
     MmvaePlusTerms t;
@@ -134,8 +143,9 @@ inline MmvaePlusTerms mmvae_plus_objective(std::vector<ModalityVae>& vaes, const
     for (int64_t m = 0; m < M; ++m) {
         self_terms.push_back(log_lik[m][m]);
         cross_terms.push_back(log_lik.select(1, m).sum(0) - log_lik[m][m]);
-        ratios.push_back(mixture_log_prob(shared_posteriors, t.z[m]) + t.posteriors[m].w.log_prob(t.w[m]).sum(-1) -
-                         p_z.log_prob(t.z[m]).sum(-1) - p_w.log_prob(t.w[m]).sum(-1));
+        torch::Tensor ratio = mixture_log_prob(shared_posteriors, t.z[m]) + t.posteriors[m].w.log_prob(t.w[m]).sum(-1);
+        if (fixed_prior) ratio = ratio - p_z.log_prob(t.z[m]).sum(-1) - p_w.log_prob(t.w[m]).sum(-1);
+        ratios.push_back(ratio);
     }
     torch::Tensor self_lik = torch::stack(self_terms), cross_lik = torch::stack(cross_terms), ratio = torch::stack(ratios);  // M×K×B
     t.reconstruction = -self_lik.mean();
