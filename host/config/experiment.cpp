@@ -186,12 +186,22 @@ void read_models_filter(const toml::table& t, const std::string& section, json& 
 }
 
 json read_evaluate(const toml::table& t, const Reader& reader) {
-    reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params", "models"});
+    reader.check_keys(t, "[[evaluate]]", {"representation", "metric", "label", "params", "models", "samples"});
     json entry = {{"representation", reader.require_string(t, "representation", "[[evaluate]]")},
                   {"metric", reader.require_string(t, "metric", "[[evaluate]]")},
                   {"label", reader.optional_string(t, "label", "[[evaluate]]", "label")},
                   {"params", t.get("params") ? to_json(*t.get("params")) : json::object()}};
     read_models_filter(t, "[[evaluate]]", entry, reader);
+    // samples: how many rows the model generates from, for representation = "generations" only
+    // (host/runner/generated_views.hpp); absent, the host takes 1,000.
+    if (const toml::node* samples = t.get("samples")) {
+        if (entry["representation"] != "generations")
+            reader.fail(samples->source(), "[[evaluate]] samples is for representation = \"generations\" (the rows a model generates from)");
+        const auto value = samples->value<int64_t>();
+        if (!samples->is_integer() || !value || *value < 1)
+            reader.fail(samples->source(), "[[evaluate]] samples must be a whole number ≥ 1 (the rows a model generates from)");
+        entry["samples"] = *value;
+    }
     return entry;
 }
 
@@ -235,7 +245,7 @@ json entries_for_model(const json& entries, const json& model) {
 }
 
 TableSpec read_table(const toml::table& t, const Reader& reader) {
-    reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "lower_is_better", "scale", "digits", "select", "published"});
+    reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "headers", "lower_is_better", "scale", "digits", "select", "published"});
     TableSpec spec;
     spec.name = reader.require_string(t, "name", "[[table]]");
     spec.rows = t.get("rows") ? string_list(*t.get("rows"), "[[table]] rows", reader) : std::vector<std::string>{"ablation"};
@@ -251,11 +261,32 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
     }
     if (!t.get("columns")) reader.fail(t.source(), "[[table]] '" + spec.name + "' needs columns");
     spec.columns = string_list(*t.get("columns"), "[[table]] columns", reader);
-    for (const auto& c : spec.columns)
-        if (c.rfind("metric:", 0) != 0 || c.find('.') == std::string::npos)
-            reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
-                                                    "or metric:<representation>/<metric>.<value> (an [[estimate]]: "
-                                                    "metric:<x>;<y>/<estimator>.<value>, e.g. metric:c;s0/mine.mi)");
+    for (const auto& c : spec.columns) {
+        // mean(metric:a, metric:b, ...): per run, the mean of the listed columns (e.g. over modalities).
+        std::vector<std::string> parts{c};
+        if (c.rfind("mean(", 0) == 0) {
+            parts.clear();
+            std::stringstream inner(c.back() == ')' ? c.substr(5, c.size() - 6) : std::string());
+            for (std::string part; std::getline(inner, part, ',');) {
+                part.erase(0, part.find_first_not_of(' '));
+                part.erase(part.find_last_not_of(' ') + 1);
+                parts.push_back(part);
+            }
+            if (parts.empty()) reader.fail(t.get("columns")->source(), "column '" + c + "' must look like mean(metric:..., metric:...)");
+        }
+        for (const auto& part : parts)
+            if (part.rfind("metric:", 0) != 0 || part.find('.') == std::string::npos)
+                reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
+                                                        "or metric:<representation>/<metric>.<value> (an [[estimate]]: "
+                                                        "metric:<x>;<y>/<estimator>.<value>, e.g. metric:c;s0/mine.mi), or "
+                                                        "mean(metric:..., metric:...), the per-run mean of several");
+    }
+    if (const toml::node* headers = t.get("headers")) {
+        spec.headers = string_list(*headers, "[[table]] headers", reader);
+        if (spec.headers.size() != spec.columns.size())
+            reader.fail(headers->source(), "[[table]] '" + spec.name + "' has " + std::to_string(spec.headers.size()) + " headers for " +
+                                               std::to_string(spec.columns.size()) + " columns (one per column, in order)");
+    }
     if (t.get("lower_is_better")) spec.lower_is_better = string_list(*t.get("lower_is_better"), "lower_is_better", reader);
     if (auto* s = t.get("scale")) {
         if (!s->is_number()) reader.fail(s->source(), "[[table]] scale must be a number");

@@ -29,6 +29,7 @@ struct TableSpec {
     std::string name;
     std::vector<std::string> rows;     // "ablation", "dataset" or a dotted config key
     std::vector<std::string> columns;  // "metric:[representation/]metric.value"; an estimate's: "metric:x;y/estimator.value"
+    std::vector<std::string> headers;  // optional, one per column: what the table shows instead of the column's text
     std::vector<std::string> lower_is_better;  // columns where the smallest mean is best
     double scale = 1.0;                // e.g. 100 for percentages
     int digits = 3;

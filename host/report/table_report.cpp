@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -15,10 +16,30 @@ namespace {
 struct ColumnSpec {
     std::string header, representation, metric, name;  // representation empty: any
     bool lower_is_better = false;
+    std::vector<ColumnSpec> parts;  // "mean(a, b, ...)": the per-run mean of these columns
 };
+
+// "mean(metric:a, metric:b, ...)" → its parts, trimmed; empty for a plain column.
+std::vector<std::string> mean_parts(const std::string& spec) {
+    std::vector<std::string> parts;
+    if (spec.rfind("mean(", 0) != 0 || spec.back() != ')') return parts;
+    std::stringstream inner(spec.substr(5, spec.size() - 6));
+    for (std::string part; std::getline(inner, part, ',');) {
+        const auto begin = part.find_first_not_of(' '), end = part.find_last_not_of(' ');
+        if (begin != std::string::npos) parts.push_back(part.substr(begin, end - begin + 1));
+    }
+    return parts;
+}
 
 ColumnSpec parse_column(const std::string& spec, const TableSpec& table) {
     ColumnSpec c;
+    for (const auto& l : table.lower_is_better) c.lower_is_better |= l == spec;
+    const auto parts = mean_parts(spec);
+    if (!parts.empty()) {
+        c.header = spec;
+        for (const auto& part : parts) c.parts.push_back(parse_column(part, table));
+        return c;
+    }
     std::string rest = spec.substr(std::string("metric:").size());
     c.header = rest;
     auto slash = rest.find('/');
@@ -26,7 +47,6 @@ ColumnSpec parse_column(const std::string& spec, const TableSpec& table) {
     auto dot = rest.find('.');
     c.metric = rest.substr(0, dot);
     c.name = rest.substr(dot + 1);
-    for (const auto& l : table.lower_is_better) c.lower_is_better |= l == spec;
     return c;
 }
 
@@ -98,14 +118,29 @@ bool column_matches(const ColumnSpec& c, const MetricValue& m) {
     return m.metric == c.metric && m.name == c.name && (c.representation.empty() || c.representation == m.representation);
 }
 
+// One run's value in a column: its matching metric, or for a mean column the mean of its parts
+// when the run has every one.
+std::optional<double> run_value(const ColumnSpec& c, const std::vector<const MetricValue*>& run_metrics) {
+    if (!c.parts.empty()) {
+        double sum = 0;
+        for (const auto& part : c.parts) {
+            auto v = run_value(part, run_metrics);
+            if (!v) return std::nullopt;
+            sum += *v;
+        }
+        return sum / double(c.parts.size());
+    }
+    for (const MetricValue* m : run_metrics)
+        if (column_matches(c, *m)) return m->value;
+    return std::nullopt;
+}
+
 // [[table]] select = "min:loss": per row, the finished run with the lowest final training loss
 // (the first in planned order on a tie), and its value in every column.
 void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
-                 const std::vector<std::pair<std::string, MetricValue>>& metrics,
+                 const std::unordered_map<std::string, std::vector<const MetricValue*>>& metrics_of,
                  const std::vector<std::pair<std::string, double>>& final_losses) {
     std::unordered_map<std::string, double> loss_of(final_losses.begin(), final_losses.end());
-    std::unordered_map<std::string, std::vector<const MetricValue*>> metrics_of;
-    for (const auto& [key, m] : metrics) metrics_of[key].push_back(&m);
     for (auto& r : rows) {
         r.selected.assign(columns.size(), Cell{});
         for (const PlannedRun* run : r.runs) {
@@ -115,8 +150,7 @@ void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
         }
         if (!r.selected_run) continue;
         for (size_t j = 0; j < columns.size(); ++j)
-            for (const MetricValue* m : metrics_of[r.selected_run->key])
-                if (column_matches(columns[j], *m)) r.selected[j].mean = m->value, r.selected[j].n = 1;
+            if (auto v = run_value(columns[j], metrics_of.at(r.selected_run->key))) r.selected[j].mean = *v, r.selected[j].n = 1;
     }
 }
 
@@ -281,7 +315,8 @@ private:
 void check_unambiguous(const std::vector<ColumnSpec>& columns,
                        const std::vector<std::pair<std::string, MetricValue>>& metrics) {
     for (const auto& c : columns) {
-        if (!c.representation.empty()) continue;
+        check_unambiguous(c.parts, metrics);
+        if (!c.parts.empty() || !c.representation.empty()) continue;
         std::set<std::string> reps;
         for (const auto& [key, m] : metrics)
             if (m.metric == c.metric && m.name == c.name) reps.insert(m.representation);
@@ -307,7 +342,10 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
                          const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format,
                          const std::vector<std::pair<std::string, double>>& final_losses) {
     std::vector<ColumnSpec> columns;
-    for (const auto& c : table.columns) columns.push_back(parse_column(c, table));
+    for (size_t j = 0; j < table.columns.size(); ++j) {
+        columns.push_back(parse_column(table.columns[j], table));
+        if (j < table.headers.size()) columns.back().header = table.headers[j];
+    }
 
     // Group runs into rows, in the order the experiment plans them.
     std::vector<Row> rows;
@@ -324,17 +362,23 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
         if (std::find(of_key.begin(), of_key.end(), it->second) == of_key.end()) of_key.push_back(it->second);
     }
     // Values per row and column; a run counts as finished when it has any metric.
-    std::vector<std::vector<std::vector<double>>> values(rows.size(), std::vector<std::vector<double>>(columns.size()));
-    std::unordered_map<std::string, bool> counted;
+    // Runs in the order their metrics come, so that a cell's mean sums its values in a fixed order.
+    std::unordered_map<std::string, std::vector<const MetricValue*>> metrics_of;
+    std::vector<std::string> keys_in_order;
     for (const auto& [key, m] : metrics) {
+        auto& list = metrics_of[key];
+        if (list.empty()) keys_in_order.push_back(key);
+        list.push_back(&m);
+    }
+    std::vector<std::vector<std::vector<double>>> values(rows.size(), std::vector<std::vector<double>>(columns.size()));
+    for (const auto& key : keys_in_order) {
+        const auto& run_metrics = metrics_of.at(key);
         auto of_key = rows_of_key.find(key);
         if (of_key == rows_of_key.end()) continue;
-        const bool first = !counted[key];
-        counted[key] = true;
         for (size_t row : of_key->second) {
-            if (first) ++rows[row].runs_finished;
+            ++rows[row].runs_finished;
             for (size_t j = 0; j < columns.size(); ++j)
-                if (column_matches(columns[j], m)) values[row][j].push_back(m.value);
+                if (auto v = run_value(columns[j], run_metrics)) values[row][j].push_back(*v);
         }
     }
     check_unambiguous(columns, metrics);
@@ -342,7 +386,7 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
         for (size_t j = 0; j < columns.size(); ++j) rows[i].cells.push_back(aggregate(values[i][j]));
     rank_columns(rows, columns, &Row::cells);
     if (!table.select.empty()) {
-        select_runs(rows, columns, metrics, final_losses);
+        select_runs(rows, columns, metrics_of, final_losses);
         rank_columns(rows, columns, &Row::selected);
     }
     return Writer(table, format, table.rows, columns).render(rows);
