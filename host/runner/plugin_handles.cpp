@@ -145,6 +145,12 @@ TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const
     return inputs;
 }
 
+TensorMap placed_inputs(const Plugin& plugin, const torch::Device& device, const TensorMap& tensors) {
+    TensorMap inputs;
+    for (const auto& [name, t] : tensors) inputs[name] = placed_for(plugin, device, t);
+    return inputs;
+}
+
 TensorMap estimator_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& x, const torch::Tensor& y) {
     return {{"x", placed_for(plugin, device, x)}, {"y", placed_for(plugin, device, y)}};
 }

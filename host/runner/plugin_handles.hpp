@@ -97,6 +97,8 @@ private:
 // plugin, in contiguous host memory for a plugin without torch, which can only read that.
 TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
                         const torch::Tensor& label, const torch::Tensor& split = {});
+// Any named tensors placed as metric_inputs places a metric's (e.g. generated images, coherence.hpp).
+TensorMap placed_inputs(const Plugin& plugin, const torch::Device& device, const TensorMap& tensors);
 // An estimator's inputs "x" and "y", placed as metric_inputs places a metric's.
 TensorMap estimator_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& x, const torch::Tensor& y);
 ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <iostream>
 #include <sstream>
 
 #include "plugin_handles.hpp"
 #include "processes.hpp"
+#include "generated_views.hpp"
 #include "run_checkpoint.hpp"
 #include "stored_representations.hpp"
 
@@ -283,20 +286,46 @@ std::string names_of(const TensorMap& m) {
     return out;
 }
 
-std::vector<MetricValue> evaluate_all(const ClaimedRun& run, const PluginRegistry& registry, const TensorMap& data,
-                                      const TensorMap& reps, const HostContext& ctx) {
+// Beside the store, as its checkpoints/: what metrics train once per dataset, shared by its runs.
+std::string metric_cache_dir(const std::filesystem::path& database) { return (database.parent_path() / "metric-cache").string(); }
+
+// What an [[evaluate]] entry lends its metric: a representation with its label, or, for
+// representation = "generations", the generated images with every dataset tensor (generated_views.hpp).
+struct EvaluationInputs {
+    ModelHandle& model;
+    const TensorMap& data;
+    const TensorMap& reps;
+    int64_t views, batch_size;
+    std::map<int64_t, TensorMap> generations;  // by sample count, made once per run
+
+    TensorMap for_entry(const ClaimedRun& run, const json& spec, const Plugin& plugin) {
+        const std::string rep = spec["representation"], label = spec["label"];
+        const std::string model_name = run.config["model"]["plugin"];
+        if (rep == kGenerationsRepresentation) {
+            const int64_t samples = spec.value("samples", int64_t(1000));
+            if (!generations.count(samples))
+                generations[samples] = generate_for_evaluation(model, model_name, data, views, samples, batch_size, uint64_t(run.seed));
+            TensorMap lent = data;
+            for (const auto& [name, t] : generations.at(samples)) lent[name] = t;
+            return placed_inputs(plugin, data.at("view0").device(), lent);
+        }
+        if (!reps.count(rep))
+            throw RunStopped{RunOutcome::Failed, "[[evaluate]] asks for representation '" + rep + "', model '" + model_name +
+                                                     "' gives: " + names_of(reps) + " (or \"" + kGenerationsRepresentation + "\": its generated images)"};
+        if (!data.count(label))
+            throw RunStopped{RunOutcome::Failed, "[[evaluate]] asks for label '" + label + "', the dataset gives: " + names_of(data)};
+        const torch::Tensor& rep_tensor = reps.at(rep);
+        return metric_inputs(plugin, rep_tensor.device(), rep_tensor, data.at(label), data.count("split") ? data.at("split") : torch::Tensor());
+    }
+};
+
+std::vector<MetricValue> evaluate_all(const ClaimedRun& run, const PluginRegistry& registry, EvaluationInputs& sources,
+                                      const HostContext& ctx) {
     std::vector<MetricValue> values;
     for (const auto& spec : run.config["evaluate"]) {
         const std::string rep = spec["representation"], metric = spec["metric"], label = spec["label"];
-        if (!reps.count(rep))
-            throw RunStopped{RunOutcome::Failed, "[[evaluate]] asks for representation '" + rep + "', model '" +
-                                                     run.config["model"]["plugin"].get<std::string>() + "' gives: " + names_of(reps)};
-        if (!data.count(label))
-            throw RunStopped{RunOutcome::Failed, "[[evaluate]] asks for label '" + label + "', the dataset gives: " + names_of(data)};
         const Plugin& plugin = registry.require(metric, MVRL_KIND_METRIC);
-        const torch::Tensor& rep_tensor = reps.at(rep);
-        TensorMap inputs = metric_inputs(plugin, rep_tensor.device(), rep_tensor, data.at(label),
-                                         data.count("split") ? data.at("split") : torch::Tensor());
+        TensorMap inputs = sources.for_entry(run, spec, plugin);
         for (const auto& [name, value] : evaluate_metric(plugin, spec["params"].dump(), inputs, ctx))
             values.push_back({rep, metric_row_name(metric, label), name, value});
     }
@@ -367,7 +396,10 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         TensorMap reps = encode_all(model, data, n, config["train"]["eval_batch_size"].get<int64_t>());
         // Kept for `mvrl-run evaluate` (stored_representations.hpp) before any metric can fail the run.
         store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
-        result.metrics = evaluate_all(run, registry, data, reps, ctx);
+        // Metrics cache what they train (e.g. coherence's classifiers) beside the store, not per user.
+        HostContext metric_ctx(device_name, uint64_t(run.seed), result.timings.threads, metric_cache_dir(store.path()), &log);
+        EvaluationInputs sources{model, data, reps, int64_t(dataset.info()["views"].size()), config["train"]["eval_batch_size"].get<int64_t>(), {}};
+        result.metrics = evaluate_all(run, registry, sources, metric_ctx);
         for (auto& value : estimate_all(run, registry, reps, ctx)) result.metrics.push_back(std::move(value));
         result.timings.eval_seconds = seconds_since(eval_start);
         result.timings.peak_memory_bytes = peak_resident_bytes();
