@@ -39,3 +39,17 @@ wait_for_exit() {
   code=$?
   set -e
 }
+
+# expect_rejected NAME REGEX SED-EXPRESSION: the experiment $exp edited by SED-EXPRESSION (written as
+# $WORK/NAME.toml) is refused before anything runs: exit 2, a message matching REGEX, and no store
+# ($WORK/bad.sqlite stays absent: check it after the calls).
+expect_rejected() {
+  local file=$WORK/$1.toml out code
+  sed "$3" "$exp" > "$file"
+  set +e
+  out=$(mvrl sweep "$file" --db "$WORK/bad.sqlite" 2>&1)
+  code=$?
+  set -e
+  expect_eq "$code" 2 "$1: exit code ($out)"
+  expect_match "$out" "$2" "$1: message"
+}

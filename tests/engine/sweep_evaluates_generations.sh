@@ -39,19 +39,9 @@ mean=$(q "select printf('%.3f', avg(value)) from metrics m join runs r on r.id =
 expect_match "$table" "\\| baseline \\| [0-9.]+ \\| $mean \\| 1 \\|" "the mean column is the run's mean of its parts"
 
 # samples: only with generations, a whole number ≥ 1; checked before anything runs.
-bad() {  # bad NAME REGEX SED-EXPRESSION
-  local file=$WORK/$1.toml out code
-  sed "$3" "$exp" > "$file"
-  set +e
-  out=$(mvrl sweep "$file" --db "$WORK/bad.sqlite" 2>&1)
-  code=$?
-  set -e
-  expect_eq "$code" 2 "$1: exit code ($out)"
-  expect_match "$out" "$2" "$1: message"
-}
-bad zero-samples "zero-samples\.toml:[0-9]+:[0-9]+: \[\[evaluate\]\] samples must be a whole number ≥ 1" 's/samples = 40/samples = 0/'
-bad samples-elsewhere "samples-elsewhere\.toml:[0-9]+:[0-9]+: \[\[evaluate\]\] samples is for representation = \"generations\"" \
+expect_rejected zero-samples "zero-samples\.toml:[0-9]+:[0-9]+: \[\[evaluate\]\] samples must be a whole number ≥ 1" 's/samples = 40/samples = 0/'
+expect_rejected samples-elsewhere "samples-elsewhere\.toml:[0-9]+:[0-9]+: \[\[evaluate\]\] samples is for representation = \"generations\"" \
   's/^metric = "linear-probe"/metric = "linear-probe"\nsamples = 3/'
-bad headers "headers\.toml:[0-9]+:[0-9]+: \[\[table\]\] 'coherence' has 1 headers for 2 columns" 's/^headers = .*/headers = ["one"]/'
+expect_rejected headers "headers\.toml:[0-9]+:[0-9]+: \[\[table\]\] 'coherence' has 1 headers for 2 columns" 's/^headers = .*/headers = ["one"]/'
 [[ ! -e $WORK/bad.sqlite ]] || fail "a rejected experiment wrote a store"
 echo "ok"

@@ -45,25 +45,15 @@ out=$(sweep "$exp" --dry-run 2>&1) || fail "second dry run failed: $out"
 expect_eq "$(grep -c ' finished ' <<< "$out")" 2 "unchanged file: both runs finished"
 
 # Bad entries found before anything runs: exit 2, the file and the key or plugin named.
-bad() {  # bad NAME REGEX SED-EXPRESSION
-  local file=$WORK/$1.toml out code
-  sed "$3" "$exp" > "$file"
-  set +e
-  out=$(mvrl sweep "$file" --db "$WORK/bad.sqlite" 2>&1)
-  code=$?
-  set -e
-  expect_eq "$code" 2 "$1: exit code"
-  expect_match "$out" "$2" "$1: message"
-}
-bad unknown-estimator "unknown-estimator\.toml: variant 'baseline': \[\[estimate\]\] x = \"z0\", y = \"z1\", estimator = \"gaussian-mx\": no estimator plugin named 'gaussian-mx'; estimator plugins found:.* mine" \
+expect_rejected unknown-estimator "unknown-estimator\.toml: variant 'baseline': \[\[estimate\]\] x = \"z0\", y = \"z1\", estimator = \"gaussian-mx\": no estimator plugin named 'gaussian-mx'; estimator plugins found:.* mine" \
   's/estimator = "gaussian-mi"/estimator = "gaussian-mx"/'
-bad metric-as-estimator "plugin 'kmeans' is a metric, not a estimator" 's/estimator = "gaussian-mi"/estimator = "kmeans"/'
-bad bad-param "bad-param\.toml: .*estimator = \"mine\": .*'steps'.*mine" 's/steps = 60/steps = 0/'
-bad unknown-param "unknown-param\.toml: .*estimator = \"mine\": .*'hiden'.*did you mean 'hidden'" 's/hidden = 16/hiden = 16/'
-bad unknown-key "unknown-key\.toml:[0-9]+:[0-9]+: unknown key 'estimater' in \[\[estimate\]\] \(did you mean 'estimator'\?\)" \
+expect_rejected metric-as-estimator "plugin 'kmeans' is a metric, not a estimator" 's/estimator = "gaussian-mi"/estimator = "kmeans"/'
+expect_rejected bad-param "bad-param\.toml: .*estimator = \"mine\": .*'steps'.*mine" 's/steps = 60/steps = 0/'
+expect_rejected unknown-param "unknown-param\.toml: .*estimator = \"mine\": .*'hiden'.*did you mean 'hidden'" 's/hidden = 16/hiden = 16/'
+expect_rejected unknown-key "unknown-key\.toml:[0-9]+:[0-9]+: unknown key 'estimater' in \[\[estimate\]\] \(did you mean 'estimator'\?\)" \
   '0,/estimator = "gaussian-mi"/s//estimater = "gaussian-mi"/'
-bad missing-y "missing-y\.toml:[0-9]+:[0-9]+: missing key 'y' in \[\[estimate\]\]" '0,/^y = "z1"/{/^y = "z1"/d}'
-bad twice "twice\.toml: .*estimator = \"mine\" appears twice" 's/estimator = "gaussian-mi"/estimator = "mine"/'
+expect_rejected missing-y "missing-y\.toml:[0-9]+:[0-9]+: missing key 'y' in \[\[estimate\]\]" '0,/^y = "z1"/{/^y = "z1"/d}'
+expect_rejected twice "twice\.toml: .*estimator = \"mine\" appears twice" 's/estimator = "gaussian-mi"/estimator = "mine"/'
 [[ ! -e $WORK/bad.sqlite ]] || fail "a rejected experiment wrote a store"
 
 # Failures at run time fail the run, naming what the model gives or the plugin, its file and the call.
