@@ -1,7 +1,7 @@
 // augmented: V views of one single-view image dataset, each view a seeded random augmentation of
 // the same image — the way MRDD builds its Office-31 views.
 //
-// What the MRDD paper says (seed 000, §4.1): "Office-31 ... We leverage the ColorJitter method to
+// What the MRDD paper says (Ke et al., CVPR 2024, §4.1): "Office-31 ... We leverage the ColorJitter method to
 // construct a three-view dataset", and (Table 5's discussion) "we have generated additional views
 // by applying data augmentation to a single view, resulting in the first view containing a greater
 // quantity of information". The paper names no other transform and no strength. Its released code

@@ -1,4 +1,5 @@
-// polymnist-quadrant: IDMVAE's PolyMNIST-Quadrant (seed 003, §4.1 and Fig. 2) — M modalities, each a
+// polymnist-quadrant: IDMVAE's PolyMNIST-Quadrant (Zhang, Shen & Wang, "Disentanglement of
+// Variations with Multimodal Generative Modeling", §4.1 and Fig. 2) — M modalities, each a
 // 3×64×64 RGB canvas (float32 in [0, 1]) with an MNIST digit resized 28→32 placed in one of the four
 // 32×32 quadrants over a background that differs per modality; `size` < 64 resizes the finished
 // canvas (bilinear), for CPU runs. The digit class is shared by all

@@ -1,5 +1,6 @@
-// coherence: IDMVAE's generative coherence (seed 003, §4.1 "Conditional Coherence" and
-// "Unconditional Coherence", Table 2) — images a model generated, judged by classifiers trained
+// coherence: IDMVAE's generative coherence (Zhang, Shen & Wang, "Disentanglement of Variations
+// with Multimodal Generative Modeling", §4.1 "Conditional Coherence" and "Unconditional
+// Coherence", Table 2) — images a model generated, judged by classifiers trained
 // on the dataset's real images: per modality m a digit classifier (the shared label, `label`) and a
 // quadrant classifier (m's private label, `<private_label><m>`), mvrl/nn/image_classifier.hpp.
 //

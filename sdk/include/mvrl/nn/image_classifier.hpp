@@ -1,5 +1,5 @@
 // mvrl/nn/image_classifier.hpp — a small CNN that reads a class off an image, with its training
-// loop and save/load: the judges of the coherence metric (IDMVAE, seed 003, §4.1: "classifiers
+// loop and save/load: the judges of the coherence metric (IDMVAE, Zhang, Shen & Wang, §4.1: "classifiers
 // trained on original images" predict the digit and the quadrant of generated ones).
 //
 // A stem (3×3 convolution of stride 2, BatchNorm, ReLU) at `width` channels, then per further level
