@@ -43,6 +43,8 @@ public:
             .add_float("cross_mi_weight", 80.0, "λ1 on the cross-view MI loss (paper: 80; 0 = MMVAE+ without it)", 0.0, 1e6)
             .add_string("cross_mi_reduction", "release", "release: NT-Xent summed over ordered pairs / (M-1); paper: mean over pairs",
                         {"release", "paper"})
+            .add_bool("cross_mi_centered", false, "subtract the batch mean from the z means before the NT-Xent (not in the release or paper; "
+                                                   "at small scale the contrast otherwise settles where all codes are alike)")
             .add_float("temperature", 1.0, "NT-Xent temperature of both contrastive terms (release: 1)", 1e-3, 100.0)
             .add_float("gen_aug_weight", 20.0, "λ2 on the generative-augmentation loss (contrastive: 20; least squares: 0.75; 0 = off)", 0.0, 1e6)
             .add_string("gen_aug_loss", "contrastive", "contrastive (NT-Xent, L_GenAug^contrast) or least_squares (L_GenAug^lsq)",
@@ -58,7 +60,7 @@ public:
         : MmvaePlusModel(name, p, info, ctx), cross_mi_weight_(p.get_float("cross_mi_weight")), temperature_(p.get_float("temperature")),
           gen_aug_weight_(p.get_float("gen_aug_weight")), diffusion_weight_(p.get_float("diffusion_weight")),
           contrastive_cycle_(p.get_string("gen_aug_loss") == "contrastive"), paper_cross_mi_(p.get_string("cross_mi_reduction") == "paper"),
-          paper_gen_aug_(p.get_string("gen_aug_reduction") == "paper"), fixed_prior_(!p.get_bool("diffusion_replaces_prior")) {
+          paper_gen_aug_(p.get_string("gen_aug_reduction") == "paper"), centered_cross_mi_(p.get_bool("cross_mi_centered")), fixed_prior_(!p.get_bool("diffusion_replaces_prior")) {
         if (!fixed_prior_ && diffusion_weight_ <= 0)
             throw mvrl::ParamError("idmvae: diffusion_replaces_prior = true needs diffusion_weight > 0 (else nothing stands for the prior)");
         if (!fixed_prior_ && samples_ > 1)
@@ -119,10 +121,11 @@ private:
     // L_CrossMI: NT-Xent of the posterior means of z over every ordered pair of modalities.
     torch::Tensor cross_view_mi_loss(const std::vector<mvrl::nn::ModalityPosterior>& q) const {
         const int64_t M = modalities();
-        std::vector<torch::Tensor> pairs;
+        std::vector<torch::Tensor> means, pairs;
+        for (const auto& posterior : q) means.push_back(centered_cross_mi_ ? posterior.z.mean() - posterior.z.mean().mean(0, true) : posterior.z.mean());
         for (int64_t i = 0; i < M; ++i)
             for (int64_t j = 0; j < M; ++j)
-                if (i != j) pairs.push_back(mvrl::nn::nt_xent(q[size_t(i)].z.mean(), q[size_t(j)].z.mean(), temperature_));
+                if (i != j) pairs.push_back(mvrl::nn::nt_xent(means[size_t(i)], means[size_t(j)], temperature_));
         torch::Tensor sum = torch::stack(pairs).sum();
         return paper_cross_mi_ ? sum / double(M * (M - 1)) : sum / double(M - 1);
     }
@@ -165,7 +168,7 @@ private:
     }
 
     double cross_mi_weight_, temperature_, gen_aug_weight_, diffusion_weight_;
-    bool contrastive_cycle_, paper_cross_mi_, paper_gen_aug_, fixed_prior_;
+    bool contrastive_cycle_, paper_cross_mi_, paper_gen_aug_, centered_cross_mi_, fixed_prior_;
     mvrl::nn::LatentDiffusionPrior shared_diffusion_{nullptr};
     std::vector<mvrl::nn::LatentDiffusionPrior> private_diffusion_;
 };
