@@ -263,17 +263,10 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
     spec.columns = string_list(*t.get("columns"), "[[table]] columns", reader);
     for (const auto& c : spec.columns) {
         // mean(metric:a, metric:b, ...): per run, the mean of the listed columns (e.g. over modalities).
-        std::vector<std::string> parts{c};
-        if (c.rfind("mean(", 0) == 0) {
-            parts.clear();
-            std::stringstream inner(c.back() == ')' ? c.substr(5, c.size() - 6) : std::string());
-            for (std::string part; std::getline(inner, part, ',');) {
-                part.erase(0, part.find_first_not_of(' '));
-                part.erase(part.find_last_not_of(' ') + 1);
-                parts.push_back(part);
-            }
-            if (parts.empty()) reader.fail(t.get("columns")->source(), "column '" + c + "' must look like mean(metric:..., metric:...)");
-        }
+        std::vector<std::string> parts = mean_column_parts(c);
+        if (parts.empty() && c.rfind("mean(", 0) == 0)
+            reader.fail(t.get("columns")->source(), "column '" + c + "' must look like mean(metric:..., metric:...)");
+        if (parts.empty()) parts.push_back(c);
         for (const auto& part : parts)
             if (part.rfind("metric:", 0) != 0 || part.find('.') == std::string::npos)
                 reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
@@ -410,6 +403,18 @@ std::string run_key_of(const json& resolved_config) {
     json identity = resolved_config;
     if (identity.contains("train") && identity["train"].is_object()) identity["train"].erase("checkpoint_every");
     return sha256_hex(identity.dump());
+}
+
+std::vector<std::string> mean_column_parts(const std::string& column) {
+    std::vector<std::string> parts;
+    if (column.rfind("mean(", 0) != 0 || column.back() != ')') return parts;
+    std::stringstream inner(column.substr(5, column.size() - 6));
+    for (std::string part; std::getline(inner, part, ',');) {
+        part.erase(0, part.find_first_not_of(' '));
+        part.erase(part.find_last_not_of(' ') + 1);
+        parts.push_back(part);
+    }
+    return parts;
 }
 
 void set_dotted(json& target, const std::string& dotted_key, const json& value) {

@@ -79,6 +79,9 @@ std::vector<PlannedRun> expand_runs(const Experiment& experiment, const PluginRe
 void set_dotted(json& target, const std::string& dotted_key, const json& value);
 // Reads a dotted key; null when absent.
 json get_dotted(const json& source, const std::string& dotted_key);
+// A [[table]] column "mean(metric:a, metric:b, ...)" -> its parts, each trimmed of spaces (an
+// empty part stays, as ""); empty for any other column.
+std::vector<std::string> mean_column_parts(const std::string& column);
 // {"model": {"params": {"lr": 0.1}}} -> {"model.params.lr": 0.1}
 json flatten(const json& nested);
 

@@ -19,22 +19,10 @@ struct ColumnSpec {
     std::vector<ColumnSpec> parts;  // "mean(a, b, ...)": the per-run mean of these columns
 };
 
-// "mean(metric:a, metric:b, ...)" → its parts, trimmed; empty for a plain column.
-std::vector<std::string> mean_parts(const std::string& spec) {
-    std::vector<std::string> parts;
-    if (spec.rfind("mean(", 0) != 0 || spec.back() != ')') return parts;
-    std::stringstream inner(spec.substr(5, spec.size() - 6));
-    for (std::string part; std::getline(inner, part, ',');) {
-        const auto begin = part.find_first_not_of(' '), end = part.find_last_not_of(' ');
-        if (begin != std::string::npos) parts.push_back(part.substr(begin, end - begin + 1));
-    }
-    return parts;
-}
-
 ColumnSpec parse_column(const std::string& spec, const TableSpec& table) {
     ColumnSpec c;
     for (const auto& l : table.lower_is_better) c.lower_is_better |= l == spec;
-    const auto parts = mean_parts(spec);
+    const auto parts = mean_column_parts(spec);
     if (!parts.empty()) {
         c.header = spec;
         for (const auto& part : parts) c.parts.push_back(parse_column(part, table));

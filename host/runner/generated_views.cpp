@@ -63,14 +63,10 @@ TensorMap generate_for_evaluation(ModelHandle& model, const std::string& model_n
     for (int64_t t = 0; t < views; ++t) all.push_back(t);
     GeneratedViews generated(model, model_name);
     for (int64_t begin = 0; begin < rows.numel(); begin += batch_size) {
-        torch::Tensor batch_rows = rows.slice(0, begin, std::min(rows.numel(), begin + batch_size));
-        TensorMap inputs;
+        torch::Tensor batch_rows = rows.slice(0, begin, std::min(rows.numel(), begin + batch_size)).to(data.at("view0").device());
         for (int64_t s = 0; s < views; ++s) {
             const std::string view = "view" + std::to_string(s);
-            inputs[view] = data.at(view).index_select(0, batch_rows.to(data.at(view).device()));
-        }
-        for (int64_t s = 0; s < views; ++s) {
-            TensorMap given{{"view" + std::to_string(s), inputs.at("view" + std::to_string(s))}};
+            TensorMap given{{view, data.at(view).index_select(0, batch_rows)}};
             generated.add("generated/cross" + std::to_string(s) + "/", {{"mode", "cross"}, {"given", json::array({s})}}, given, all);
             generated.add("generated/private" + std::to_string(s) + "/", {{"mode", "private"}, {"given", json::array({s})}}, given, {s});
         }

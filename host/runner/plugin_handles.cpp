@@ -137,22 +137,21 @@ TensorMap ModelHandle::generate(const json& request, const TensorMap& inputs) {
     return take_tensors(&out);
 }
 
-TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
-                        const torch::Tensor& label, const torch::Tensor& split) {
-    auto place = [&](const torch::Tensor& t) { return placed_for(plugin, device, t); };
-    TensorMap inputs{{"representation", place(representation)}, {"label", place(label)}};
-    if (split.defined()) inputs["split"] = place(split);
-    return inputs;
-}
-
 TensorMap placed_inputs(const Plugin& plugin, const torch::Device& device, const TensorMap& tensors) {
     TensorMap inputs;
     for (const auto& [name, t] : tensors) inputs[name] = placed_for(plugin, device, t);
     return inputs;
 }
 
+TensorMap metric_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& representation,
+                        const torch::Tensor& label, const torch::Tensor& split) {
+    TensorMap inputs{{"representation", representation}, {"label", label}};
+    if (split.defined()) inputs["split"] = split;
+    return placed_inputs(plugin, device, inputs);
+}
+
 TensorMap estimator_inputs(const Plugin& plugin, const torch::Device& device, const torch::Tensor& x, const torch::Tensor& y) {
-    return {{"x", placed_for(plugin, device, x)}, {"y", placed_for(plugin, device, y)}};
+    return placed_inputs(plugin, device, {{"x", x}, {"y", y}});
 }
 
 ScalarList evaluate_metric(const Plugin& plugin, const std::string& params_json, const TensorMap& inputs,

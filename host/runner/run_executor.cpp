@@ -387,8 +387,9 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
                               config["dataset"]["params"].dump(), ctx);
         int64_t n = 0;
         TensorMap data = load_to_device(dataset, device, n);
+        const json dataset_info = dataset.info();
         ModelHandle model(registry.require(config["model"]["plugin"], MVRL_KIND_MODEL), config["model"]["params"].dump(),
-                          dataset.info(), ctx);
+                          dataset_info, ctx);
         RunCheckpoint checkpoint(store.path(), run.key);
         Trainer(run, store, stop, checkpoint, log).train(model, data, n, device, result.timings);
 
@@ -398,7 +399,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
         // Metrics cache what they train (e.g. coherence's classifiers) beside the store, not per user.
         HostContext metric_ctx(device_name, uint64_t(run.seed), result.timings.threads, metric_cache_dir(store.path()), &log);
-        EvaluationInputs sources{model, data, reps, int64_t(dataset.info()["views"].size()), config["train"]["eval_batch_size"].get<int64_t>(), {}};
+        EvaluationInputs sources{model, data, reps, int64_t(dataset_info["views"].size()), config["train"]["eval_batch_size"].get<int64_t>(), {}};
         result.metrics = evaluate_all(run, registry, sources, metric_ctx);
         for (auto& value : estimate_all(run, registry, reps, ctx)) result.metrics.push_back(std::move(value));
         result.timings.eval_seconds = seconds_since(eval_start);

@@ -71,10 +71,7 @@ public:
 protected:
     NamedLosses losses(const std::vector<torch::Tensor>& views) override {
         auto terms = mvrl::nn::mmvae_plus_objective(vaes_, views, beta_, samples_, fixed_prior_);
-        NamedLosses named{{"loss", terms.loss},
-                          {"reconstruction", terms.reconstruction},
-                          {"cross_reconstruction", terms.cross_reconstruction},
-                          {"kl", terms.kl}};
+        NamedLosses named = objective_losses(terms);
         torch::Tensor loss = terms.loss;
         if (cross_mi_weight_ > 0) {
             torch::Tensor cross_mi = cross_view_mi_loss(terms.posteriors);

@@ -125,7 +125,11 @@ public:
 protected:
     // The step's losses on the batch's views; "loss" first. MMVAE+: its objective's terms.
     virtual NamedLosses losses(const std::vector<torch::Tensor>& views) {
-        auto terms = mvrl::nn::mmvae_plus_objective(vaes_, views, beta_, samples_);
+        return objective_losses(mvrl::nn::mmvae_plus_objective(vaes_, views, beta_, samples_));
+    }
+
+    // The objective's terms as reported: "loss" and its parts.
+    static NamedLosses objective_losses(const mvrl::nn::MmvaePlusTerms& terms) {
         return {{"loss", terms.loss},
                 {"reconstruction", terms.reconstruction},
                 {"cross_reconstruction", terms.cross_reconstruction},
