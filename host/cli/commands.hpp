@@ -48,5 +48,6 @@ int run_worker_command(const std::vector<std::string>& args, const GlobalOptions
 int run_runs_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_table_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_evaluate_command(const std::vector<std::string>& args, const GlobalOptions& global);
+int run_report_command(const std::vector<std::string>& args, const GlobalOptions& global);
 
 }  // namespace mvrl::cli

@@ -33,7 +33,9 @@ const std::vector<Command>& commands() {
         {"sweep", "expand a TOML experiment into runs, train and evaluate them, record them in SQLite",
          run_sweep_command, nullptr},
         {"runs", "list runs in a store, filtered by experiment or status", run_runs_command, nullptr},
-        {"table", "render an experiment's [[table]] from the store as markdown, latex or csv", run_table_command, nullptr},
+        {"table", "render an experiment's [[table]] from the store as markdown, latex, csv or html", run_table_command, nullptr},
+        {"report", "write one self-contained HTML page of an experiment: tables, figures, curves, runs", run_report_command,
+         nullptr},
         {"worker", "claim and execute queued runs of a sweep (started by sweep)", run_worker_command, nullptr},
         {"evaluate", "score finished runs' stored representations with a metric; adds metric rows", run_evaluate_command,
          nullptr},
@@ -56,6 +58,7 @@ void print_usage(const po::options_description& global) {
                  "  mvrl-run sweep experiments/ablation.toml --jobs 2\n"
                  "  mvrl-run sweep experiments/ablation.toml --set experiment.seeds=[0] --dry-run\n"
                  "  mvrl-run table experiments/ablation.toml --format latex\n"
+                 "  mvrl-run report experiments/ablation.toml -o ablation.html\n"
                  "  mvrl-run evaluate experiments/ablation.toml --metric linear-probe --representation c\n"
                  "  mvrl-run runs --status failed\n";
 }

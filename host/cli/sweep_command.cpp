@@ -239,6 +239,12 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         for (const auto& table : experiment.tables)
             std::cout << "\n" << render_table(table, runs, metrics, TableFormat::Markdown, final_losses);
     }
+    if (n.finished > 0) {
+        std::string command = "mvrl-run report " + experiment.path.string();
+        if (db != kDefaultDatabase) command += " --db " + db.string();
+        for (const auto& s : sets) command += " --set '" + s + "'";
+        std::fprintf(stderr, "\nreport (tables, figures, curves, runs as one HTML page): %s\n", command.c_str());
+    }
     return n.finished == int(distinct.size()) ? kExitOk : kExitFailure;
 }
 

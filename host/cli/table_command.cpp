@@ -20,7 +20,7 @@ int run_table_command(const std::vector<std::string>& args, const GlobalOptions&
         ("file", po::value<std::string>(), "the TOML experiment whose [[table]]s to render")
         ("db", po::value<std::string>()->default_value(kDefaultDatabase), "SQLite store")
         ("name", po::value<std::string>(), "only the table with this name")
-        ("format", po::value<std::string>()->default_value("markdown"), "markdown, latex or csv")
+        ("format", po::value<std::string>()->default_value("markdown"), "markdown, latex, csv or html")
         ("set", po::value<std::vector<std::string>>()->composing(), "the same --set overrides the sweep was run with")
         ("output,o", po::value<std::string>(), "write to this file instead of standard output");
     po::variables_map vm;

@@ -11,6 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "registry/plugin_registry.hpp"
+#include "runner/embedding_projection.hpp"
 #include "runner/run_executor.hpp"
 #include "runner/stored_evaluation.hpp"
 #include "runner/worker.hpp"
@@ -58,7 +59,11 @@ int main(int argc, char** argv) {
         ("representation", po::value<std::string>(), "evaluate: the stored representation")
         ("label", po::value<std::string>()->default_value("label"), "evaluate: the stored label tensor")
         ("params", po::value<std::string>()->default_value("{}"), "evaluate: the metric's parameters (JSON)")
-        ("device", po::value<std::string>()->default_value("auto"), "evaluate: auto, cpu, cuda or cuda:N");
+        ("device", po::value<std::string>()->default_value("auto"), "evaluate: auto, cpu, cuda or cuda:N")
+        ("project", po::value<int64_t>(), "only print, as JSON, a run's stored --representation projected to 2-D "
+                                          "(started by mvrl-run report)")
+        ("method", po::value<std::string>()->default_value("pca"), "project: pca or tsne")
+        ("cap", po::value<int64_t>()->default_value(1000), "project: at most this many samples");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
@@ -77,6 +82,21 @@ int main(int argc, char** argv) {
         }
     }
     if (vm.count("describe-plugins")) return print_library_descriptions(vm["describe-plugins"].as<std::vector<std::string>>());
+    if (vm.count("project") && vm.count("representation")) {
+        EmbeddingRequest request{vm["db"].as<std::string>(), vm["project"].as<int64_t>(), vm["representation"].as<std::string>(),
+                                 vm["label"].as<std::string>(), vm["method"].as<std::string>(), vm["cap"].as<int64_t>()};
+        if (int threads = vm["threads"].as<int>(); threads > 0) torch::set_num_threads(threads);
+        try {
+            std::cout << project_stored_representation(request).dump() << "\n";
+            return 0;
+        } catch (const std::invalid_argument& e) {  // the error as JSON too: mvrl-run names the figure with it
+            std::cout << mvrl::json{{"error", e.what()}}.dump() << "\n";
+            return 2;
+        } catch (const std::exception& e) {
+            std::cout << mvrl::json{{"error", e.what()}}.dump() << "\n";
+            return 1;
+        }
+    }
     PluginRegistry registry;
     auto load_plugins = [&] {
         auto paths = vm.count("plugin-path") ? vm["plugin-path"].as<std::vector<std::string>>() : std::vector<std::string>{};

@@ -244,6 +244,17 @@ json entries_for_model(const json& entries, const json& model) {
     return out;
 }
 
+// Table rows, line-figure lines and curve groups: "ablation", "dataset", "seed" or a dotted key.
+void check_row_key(const std::string& row, const std::string& what, const toml::node& node, const Reader& reader) {
+    const auto dot = row.find('.');
+    const std::string head = row.substr(0, dot);
+    const bool dotted = dot != std::string::npos && (head == "dataset" || head == "model" || head == "train");
+    if (row != "ablation" && row != "dataset" && row != "seed" && !dotted)
+        reader.fail(node.source(), what + ": '" + row + "' is not a row key; use "
+                    "\"ablation\" (the variant's label), \"dataset\", \"seed\" or a dotted key under dataset, model or "
+                    "train (e.g. \"model.params.lr\")");
+}
+
 TableSpec read_table(const toml::table& t, const Reader& reader) {
     reader.check_keys(t, "[[table]]", {"name", "rows", "columns", "headers", "lower_is_better", "scale", "digits", "select", "published"});
     TableSpec spec;
@@ -251,29 +262,12 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
     spec.rows = t.get("rows") ? string_list(*t.get("rows"), "[[table]] rows", reader) : std::vector<std::string>{"ablation"};
     for (auto& row : spec.rows) {
         if (row == "variant") row = "ablation";  // the header the table shows for it
-        const auto dot = row.find('.');
-        const std::string head = row.substr(0, dot);
-        const bool dotted = dot != std::string::npos && (head == "dataset" || head == "model" || head == "train");
-        if (row != "ablation" && row != "dataset" && row != "seed" && !dotted)
-            reader.fail(t.get("rows")->source(), "[[table]] '" + spec.name + "' rows: '" + row + "' is not a row key; use "
-                        "\"ablation\" (the variant's label), \"dataset\", \"seed\" or a dotted key under dataset, model or "
-                        "train (e.g. \"model.params.lr\")");
+        check_row_key(row, "[[table]] '" + spec.name + "' rows", *t.get("rows"), reader);
     }
     if (!t.get("columns")) reader.fail(t.source(), "[[table]] '" + spec.name + "' needs columns");
     spec.columns = string_list(*t.get("columns"), "[[table]] columns", reader);
-    for (const auto& c : spec.columns) {
-        // mean(metric:a, metric:b, ...): per run, the mean of the listed columns (e.g. over modalities).
-        std::vector<std::string> parts = mean_column_parts(c);
-        if (parts.empty() && c.rfind("mean(", 0) == 0)
-            reader.fail(t.get("columns")->source(), "column '" + c + "' must look like mean(metric:..., metric:...)");
-        if (parts.empty()) parts.push_back(c);
-        for (const auto& part : parts)
-            if (part.rfind("metric:", 0) != 0 || part.find('.') == std::string::npos)
-                reader.fail(t.get("columns")->source(), "column '" + c + "' must look like metric:<metric>.<value> "
-                                                        "or metric:<representation>/<metric>.<value> (an [[estimate]]: "
-                                                        "metric:<x>;<y>/<estimator>.<value>, e.g. metric:c;s0/mine.mi), or "
-                                                        "mean(metric:..., metric:...), the per-run mean of several");
-    }
+    for (const auto& c : spec.columns)
+        if (auto problem = column_spec_problem(c); !problem.empty()) reader.fail(t.get("columns")->source(), problem);
     if (const toml::node* headers = t.get("headers")) {
         spec.headers = string_list(*headers, "[[table]] headers", reader);
         if (spec.headers.size() != spec.columns.size())
@@ -322,6 +316,74 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
         }
     }
     return spec;
+}
+
+double read_number(const toml::node& node, const std::string& what, const Reader& reader) {
+    if (!node.is_number()) reader.fail(node.source(), what + " must be a number");
+    return node.is_integer() ? double(node.as_integer()->get()) : node.as_floating_point()->get();
+}
+
+// A swept key a figure draws along: it must be one of [sweep]'s keys.
+std::string read_grid_key(const toml::table& t, const char* key, const std::string& figure,
+                          const std::vector<std::pair<std::string, std::vector<json>>>& grid, const Reader& reader) {
+    std::string value = reader.require_string(t, key, figure);
+    std::string swept;
+    for (const auto& [k, values] : grid) {
+        if (k == value) return value;
+        swept += (swept.empty() ? "" : ", ") + ("\"" + k + "\"");
+    }
+    reader.fail(t.get(key)->source(), figure + " " + key + " = \"" + value + "\" is not a swept key; " +
+                                          (swept.empty() ? std::string("the experiment has no [sweep]")
+                                                         : "the [sweep] keys: " + swept));
+}
+
+FigureSpec read_figure(const toml::table& t, const std::vector<std::pair<std::string, std::vector<json>>>& grid,
+                       const Reader& reader) {
+    FigureSpec f;
+    f.name = reader.require_string(t, "name", "[[figure]]");
+    f.kind = reader.require_string(t, "kind", "[[figure]]");
+    f.line = int(t.source().begin.line);
+    const std::string what = "[[figure]] '" + f.name + "'";
+    if (f.kind == "line") {
+        reader.check_keys(t, what + " (line)", {"name", "kind", "x", "y", "lines", "scale"});
+        f.x = read_grid_key(t, "x", what, grid, reader);
+        f.y = reader.require_string(t, "y", what);
+        if (auto problem = column_spec_problem(f.y); !problem.empty()) reader.fail(t.get("y")->source(), what + " y: " + problem);
+        f.lines = reader.optional_string(t, "lines", what, "ablation");
+        if (f.lines == "variant") f.lines = "ablation";
+        if (t.get("lines")) check_row_key(f.lines, what + " lines", *t.get("lines"), reader);
+    } else if (f.kind == "heatmap") {
+        reader.check_keys(t, what + " (heatmap)", {"name", "kind", "x", "y", "column", "scale"});
+        f.x = read_grid_key(t, "x", what, grid, reader);
+        f.y = read_grid_key(t, "y", what, grid, reader);
+        if (f.x == f.y) reader.fail(t.get("y")->source(), what + ": x and y are both \"" + f.x + "\"; a heatmap needs two swept keys");
+        f.column = reader.require_string(t, "column", what);
+        if (auto problem = column_spec_problem(f.column); !problem.empty()) reader.fail(t.get("column")->source(), what + " column: " + problem);
+    } else if (f.kind == "curves") {
+        reader.check_keys(t, what + " (curves)", {"name", "kind", "losses", "stage", "by"});
+        if (t.get("losses")) f.losses = string_list(*t.get("losses"), what + " losses", reader);
+        f.stage = reader.optional_string(t, "stage", what, "");
+        f.by = reader.optional_string(t, "by", what, "ablation");
+        if (f.by == "variant") f.by = "ablation";
+        if (t.get("by")) check_row_key(f.by, what + " by", *t.get("by"), reader);
+    } else if (f.kind == "embedding") {
+        reader.check_keys(t, what + " (embedding)", {"name", "kind", "representation", "label", "method", "cap"});
+        f.representation = reader.require_string(t, "representation", what);
+        f.label = reader.optional_string(t, "label", what, "label");
+        f.method = reader.optional_string(t, "method", what, "pca");
+        if (f.method != "pca" && f.method != "tsne")
+            reader.fail(t.get("method")->source(), what + " method = \"" + f.method + "\": use \"pca\" or \"tsne\"");
+        if (const toml::node* cap = t.get("cap")) {
+            const int64_t limit = f.method == "tsne" ? kMaxTsneSamples : kMaxEmbeddingSamples;
+            if (!cap->is_integer() || cap->as_integer()->get() < 2 || cap->as_integer()->get() > limit)
+                reader.fail(cap->source(), what + " cap must be an integer from 2 to " + std::to_string(limit) + " for " + f.method);
+            f.cap = cap->as_integer()->get();
+        }
+    } else {
+        reader.fail(t.get("kind")->source(), what + " kind = \"" + f.kind + "\": use \"line\", \"heatmap\", \"curves\" or \"embedding\"");
+    }
+    if (const toml::node* scale = t.get("scale")) f.scale = read_number(*scale, what + " scale", reader);
+    return f;
 }
 
 std::vector<json> cartesian(const std::vector<std::pair<std::string, std::vector<json>>>& grid) {
@@ -467,7 +529,7 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
         reader.fail(err.source(), "TOML syntax error: " + std::string(err.description()));
     }
     for (const auto& o : overrides) apply_override(root, o, reader);
-    reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "estimate", "sweep", "ablation", "table"});
+    reader.check_keys(root, "the experiment", {"experiment", "dataset", "model", "train", "evaluate", "estimate", "sweep", "ablation", "table", "figure"});
 
     const toml::table& exp = reader.require_table(root, "experiment", "[experiment]");
     reader.check_keys(exp, "[experiment]", {"name", "description", "seeds", "device", "baseline"});
@@ -549,7 +611,30 @@ Experiment load_experiment(const std::filesystem::path& file, const std::vector<
         if (!tables->is_array_of_tables()) reader.fail(tables->source(), "tables must be written [[table]]");
         for (auto&& node : *tables->as_array()) e.tables.push_back(read_table(*node.as_table(), reader));
     }
+    if (const toml::node* figures = root.get("figure")) {
+        if (!figures->is_array_of_tables()) reader.fail(figures->source(), "figures must be written [[figure]]");
+        for (auto&& node : *figures->as_array()) {
+            e.figures.push_back(read_figure(*node.as_table(), e.grid, reader));
+            for (size_t i = 0; i + 1 < e.figures.size(); ++i)
+                if (e.figures[i].name == e.figures.back().name)
+                    reader.fail(node.as_table()->get("name")->source(), "two [[figure]]s are named '" + e.figures.back().name + "'");
+        }
+    }
     return e;
+}
+
+std::string column_spec_problem(const std::string& c) {
+    // mean(metric:a, metric:b, ...): per run, the mean of the listed columns (e.g. over modalities).
+    std::vector<std::string> parts = mean_column_parts(c);
+    if (parts.empty() && c.rfind("mean(", 0) == 0) return "column '" + c + "' must look like mean(metric:..., metric:...)";
+    if (parts.empty()) parts.push_back(c);
+    for (const auto& part : parts)
+        if (part.rfind("metric:", 0) != 0 || part.find('.') == std::string::npos)
+            return "column '" + c + "' must look like metric:<metric>.<value> "
+                   "or metric:<representation>/<metric>.<value> (an [[estimate]]: "
+                   "metric:<x>;<y>/<estimator>.<value>, e.g. metric:c;s0/mine.mi), or "
+                   "mean(metric:..., metric:...), the per-run mean of several";
+    return "";
 }
 
 std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& registry) {

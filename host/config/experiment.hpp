@@ -39,6 +39,30 @@ struct TableSpec {
     std::vector<PublishedRow> published;
 };
 
+// Embedding figures project at most this many samples (PCA), t-SNE at most kMaxTsneSamples: its
+// exact gradient is O(N²) per step in mvrl-worker.
+constexpr int64_t kMaxEmbeddingSamples = 5000;
+constexpr int64_t kMaxTsneSamples = 2000;
+
+// A [[figure]] of `mvrl-run report`. Keys a kind does not use are errors at load time.
+struct FigureSpec {
+    std::string name;
+    std::string kind;             // "line", "heatmap", "curves" or "embedding"
+    int line = 0;                 // where it starts in the file, for errors found against the store
+    // line: x = a swept key, y = a column as in [[table]], one line per value of `lines`;
+    // heatmap: x and y = two swept keys, `column` the value of each cell (one heatmap per variant)
+    std::string x, y, column;
+    std::string lines = "ablation";  // "ablation", "dataset" or a dotted key
+    double scale = 1.0;
+    // curves: the losses (empty: all) of `stage` (empty: every stage), one chart per value of `by`
+    std::vector<std::string> losses;
+    std::string stage, by = "ablation";
+    // embedding: one run per variant (its first seed, first grid point), `representation`
+    // projected to 2-D by `method` ("pca" or "tsne"), at most `cap` samples, coloured by `label`
+    std::string representation, label = "label", method = "pca";
+    int64_t cap = 1000;
+};
+
 struct Variant {
     std::string name;  // "baseline" or the ablation's name
     std::vector<std::pair<std::string, json>> overrides;  // dotted key -> value
@@ -58,6 +82,7 @@ struct Experiment {
     std::vector<std::pair<std::string, std::vector<json>>> grid;  // dotted key -> values, file order
     std::vector<Variant> variants;  // baseline first, then the ablations in file order
     std::vector<TableSpec> tables;
+    std::vector<FigureSpec> figures;
 };
 
 // "key=value" overrides from --set; the value is read as TOML, or as a string when it is not.
@@ -82,6 +107,9 @@ json get_dotted(const json& source, const std::string& dotted_key);
 // A [[table]] column "mean(metric:a, metric:b, ...)" -> its parts, each trimmed of spaces (an
 // empty part stays, as ""); empty for any other column.
 std::vector<std::string> mean_column_parts(const std::string& column);
+// A [[table]] column's problem, or "" when it is well formed ("metric:[representation/]metric.value"
+// or "mean(metric:..., ...)").
+std::string column_spec_problem(const std::string& column);
 // {"model": {"params": {"lr": 0.1}}} -> {"model.params.lr": 0.1}
 json flatten(const json& nested);
 

@@ -44,21 +44,8 @@ std::string row_header(const std::string& row_key) {
     return dot == std::string::npos ? row_key : row_key.substr(dot + 1);
 }
 
-// A row's label under one row key; a key this run's config does not have (another model's
-// parameter) shows as "–", never as null.
-std::string row_value(const PlannedRun& run, const std::string& row_key) {
-    if (row_key == "ablation") return run.variant;
-    if (row_key == "dataset") return run.config["dataset"]["plugin"];
-    json v = get_dotted(run.config, row_key);
-    if (v.is_null()) return "–";
-    return v.is_string() ? v.get<std::string>() : v.dump();
-}
 
-struct Cell {
-    double mean = 0, std = 0;
-    int n = 0;
-    int rank = 0;  // 1 best, 2 second
-};
+using Cell = TableCell;
 
 struct Row {
     std::vector<std::string> labels;
@@ -177,6 +164,7 @@ public:
     std::string render(const std::vector<Row>& rows) const {
         std::ostringstream out;
         if (f_ == TableFormat::Csv) return csv(rows);
+        if (f_ == TableFormat::Html) return html(rows);
         const bool select = !t_.select.empty();
         std::vector<std::string> header;
         for (const auto& k : row_keys_) header.push_back(row_header(k));
@@ -236,6 +224,62 @@ private:
         }
     }
 
+    std::string html_cell(const Cell& c, int row_runs) const {
+        if (!c.n) return "<td class=\"value\" data-n=\"0\">–</td>";
+        std::string text = number(c.mean, t_);
+        if (c.n > 1) text += " ± " + number(c.std, t_);
+        if (c.n != row_runs) text += " (n=" + std::to_string(c.n) + ")";
+        if (c.rank == 1) text = "<b>" + text + "</b>";
+        if (c.rank == 2) text = "<u>" + text + "</u>";
+        return "<td class=\"value\" data-mean=\"" + raw(c.mean) + "\" data-std=\"" + (c.n > 1 ? raw(c.std) : "") +
+               "\" data-n=\"" + std::to_string(c.n) + "\">" + text + "</td>";
+    }
+
+    // One element per line, so that a test can read the page line by line.
+    std::string html(const std::vector<Row>& rows) const {
+        std::ostringstream out;
+        const bool select = !t_.select.empty();
+        char scale[32];
+        std::snprintf(scale, sizeof scale, "%g", t_.scale);
+        out << "<table class=\"result\" data-table=\"" << html_escape(t_.name) << "\">\n<caption>" << html_escape(t_.name)
+            << (t_.scale != 1 ? std::string(" (values × ") + scale + ")" : "") << "</caption>\n<thead><tr>";
+        for (const auto& k : row_keys_) out << "<th>" << html_escape(row_header(k)) << "</th>";
+        for (const auto& c : columns_) out << "<th>" << html_escape(c.header) << "</th>";
+        out << "<th>n</th>";
+        if (select) {
+            for (const auto& c : columns_) out << "<th>" << html_escape(c.header + kSelectedSuffix) << "</th>";
+            out << "<th>seed</th>";
+        }
+        out << "</tr></thead>\n<tbody>\n";
+        for (const auto& r : rows) {
+            out << "<tr class=\"row\">";
+            for (const auto& l : r.labels) out << "<th>" << html_escape(l) << "</th>";
+            for (const auto& c : r.cells) out << html_cell(c, r.runs_finished);
+            out << "<td>" << r.runs_finished << "</td>";
+            if (select) {
+                for (const auto& c : r.selected) out << html_cell(c, 1);
+                out << "<td>" << (r.selected_run ? std::to_string(r.selected_run->seed) : "") << "</td>";
+            }
+            out << "</tr>\n";
+        }
+        for (const auto& p : t_.published) {
+            out << "<tr class=\"published\"><th colspan=\"" << row_keys_.size() << "\">" << html_escape(p.label) << "</th>";
+            if (select) out << "<td colspan=\"" << columns_.size() + 1 << "\"></td>";
+            for (const auto& v : p.values)
+                out << (v ? "<td data-mean=\"" + raw(*v / t_.scale) + "\">" + number(*v / t_.scale, t_) + "</td>" : "<td>–</td>");
+            out << "<td></td></tr>\n";
+        }
+        out << "</tbody>\n</table>\n";
+        return out.str();
+    }
+
+    // Full precision, in the table's displayed units.
+    std::string raw(double x) const {
+        char text[64];
+        std::snprintf(text, sizeof text, "%.17g", x * t_.scale);
+        return text;
+    }
+
     std::string csv(const std::vector<Row>& rows) const {
         std::ostringstream out;
         auto quote = [](const std::string& s) {
@@ -257,8 +301,6 @@ private:
         }
         for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << quote(header[i]);
         out << "\n";
-        char text[64];
-        auto raw = [&](double x) { return std::snprintf(text, sizeof text, "%.17g", x * t_.scale), std::string(text); };
         for (const auto& r : rows) {
             std::vector<std::string> cells = r.labels;
             for (const auto& c : r.cells) {
@@ -323,26 +365,59 @@ TableFormat parse_table_format(const std::string& name) {
     if (name == "markdown" || name == "md") return TableFormat::Markdown;
     if (name == "latex" || name == "tex") return TableFormat::Latex;
     if (name == "csv") return TableFormat::Csv;
-    throw std::invalid_argument("unknown table format '" + name + "' (markdown, latex or csv)");
+    if (name == "html") return TableFormat::Html;
+    throw std::invalid_argument("unknown table format '" + name + "' (markdown, latex, csv or html)");
 }
 
-std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& runs,
-                         const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format,
-                         const std::vector<std::pair<std::string, double>>& final_losses) {
+std::string row_label(const PlannedRun& run, const std::string& row_key) {
+    if (row_key == "ablation") return run.variant;
+    if (row_key == "dataset") return run.config["dataset"]["plugin"];
+    json v = get_dotted(run.config, row_key);
+    if (v.is_null()) return "–";
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string html_escape(const std::string& text) {
+    std::string out;
+    for (char ch : text) {
+        switch (ch) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += ch;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+struct Aggregation {
     std::vector<ColumnSpec> columns;
+    std::vector<Row> rows;
+    std::unordered_map<std::string, std::vector<const MetricValue*>> metrics_of;
+};
+
+Aggregation aggregate(const TableSpec& table, const std::vector<PlannedRun>& runs,
+                      const std::vector<std::pair<std::string, MetricValue>>& metrics) {
+    Aggregation a;
+    auto& columns = a.columns;
+    auto& rows = a.rows;
+    auto& metrics_of = a.metrics_of;
     for (size_t j = 0; j < table.columns.size(); ++j) {
         columns.push_back(parse_column(table.columns[j], table));
         if (j < table.headers.size()) columns.back().header = table.headers[j];
     }
 
     // Group runs into rows, in the order the experiment plans them.
-    std::vector<Row> rows;
     std::map<std::vector<std::string>, size_t> row_of_labels;
     // One run may sit in several rows (two variants that resolve to the same configuration).
     std::unordered_map<std::string, std::vector<size_t>> rows_of_key;
     for (const auto& run : runs) {
         std::vector<std::string> labels;
-        for (const auto& k : table.rows) labels.push_back(row_value(run, k));
+        for (const auto& k : table.rows) labels.push_back(row_label(run, k));
         auto [it, inserted] = row_of_labels.emplace(labels, rows.size());
         if (inserted) rows.push_back({labels, {}, 0});
         rows[it->second].runs.push_back(&run);
@@ -351,7 +426,6 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
     }
     // Values per row and column; a run counts as finished when it has any metric.
     // Runs in the order their metrics come, so that a cell's mean sums its values in a fixed order.
-    std::unordered_map<std::string, std::vector<const MetricValue*>> metrics_of;
     std::vector<std::string> keys_in_order;
     for (const auto& [key, m] : metrics) {
         auto& list = metrics_of[key];
@@ -373,11 +447,27 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
     for (size_t i = 0; i < rows.size(); ++i)
         for (size_t j = 0; j < columns.size(); ++j) rows[i].cells.push_back(aggregate(values[i][j]));
     rank_columns(rows, columns, &Row::cells);
+    return a;
+}
+
+}  // namespace
+
+std::vector<TableRow> aggregate_table(const TableSpec& table, const std::vector<PlannedRun>& runs,
+                                      const std::vector<std::pair<std::string, MetricValue>>& metrics) {
+    std::vector<TableRow> out;
+    for (auto& r : aggregate(table, runs, metrics).rows) out.push_back({std::move(r.labels), std::move(r.cells), r.runs_finished});
+    return out;
+}
+
+std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& runs,
+                         const std::vector<std::pair<std::string, MetricValue>>& metrics, TableFormat format,
+                         const std::vector<std::pair<std::string, double>>& final_losses) {
+    Aggregation a = aggregate(table, runs, metrics);
     if (!table.select.empty()) {
-        select_runs(rows, columns, metrics_of, final_losses);
-        rank_columns(rows, columns, &Row::selected);
+        select_runs(a.rows, a.columns, a.metrics_of, final_losses);
+        rank_columns(a.rows, a.columns, &Row::selected);
     }
-    return Writer(table, format, table.rows, columns).render(rows);
+    return Writer(table, format, table.rows, a.columns).render(a.rows);
 }
 
 }  // namespace mvrl::host

@@ -605,6 +605,24 @@ std::vector<std::pair<std::string, double>> Store::final_losses_of_keys(const st
     return out;
 }
 
+std::vector<CurvePoint> Store::curves_of_keys(const std::vector<std::string>& keys) {
+    load_keys_table(keys);
+    Statement s(db_, "SELECT r.key, c.stage, c.epoch, c.name, c.value FROM curves c JOIN runs r ON r.id = c.run_id "
+                     "JOIN wanted_keys w ON w.key = r.key WHERE r.status = 'finished' AND c.value IS NOT NULL "
+                     "ORDER BY r.key, c.stage, c.epoch, c.name");
+    std::vector<CurvePoint> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(3), s.integer(2), s.real(4)});
+    return out;
+}
+
+std::optional<SweepRow> Store::latest_sweep_of(const std::string& experiment) {
+    Statement s(db_, "SELECT id, coalesce(experiment_path, ''), coalesce(command_line, ''), coalesce(host, ''), "
+                     "coalesce(revision, ''), started_at FROM sweeps WHERE experiment = ? ORDER BY id DESC LIMIT 1");
+    s.bind(1, experiment);
+    if (!s.step()) return std::nullopt;
+    return SweepRow{s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5)};
+}
+
 std::optional<RunRow> Store::find_run(const std::string& id_or_key) {
     const bool numeric = !id_or_key.empty() && id_or_key.find_first_not_of("0123456789") == std::string::npos;
     if (numeric && id_or_key.size() < 18) {

@@ -100,6 +100,19 @@ struct RunRow {
     std::string worker_host;
 };
 
+// One value of a run's training curve (curves table): a loss, epoch_seconds or samples_per_second.
+struct CurvePoint {
+    std::string key, stage, name;  // key: the run's
+    int64_t epoch = 0;
+    double value = 0;
+};
+
+// A sweep as recorded by begin_sweep, for a report's provenance.
+struct SweepRow {
+    int64_t id = 0;
+    std::string experiment_path, command_line, host, revision, started_at;
+};
+
 struct RunFilter {
     std::optional<int64_t> sweep_id;  // the runs this sweep listed
     std::string experiment;  // empty: any; else runs that appear in this experiment
@@ -180,6 +193,11 @@ public:
     std::vector<std::pair<std::string, MetricValue>> metrics_of_keys(const std::vector<std::string>& keys);
     // final training loss (runs.final_loss) of finished runs among `keys`: key -> loss
     std::vector<std::pair<std::string, double>> final_losses_of_keys(const std::vector<std::string>& keys);
+
+    // Curves of the finished runs among `keys`, by run, stage, epoch, name.
+    std::vector<CurvePoint> curves_of_keys(const std::vector<std::string>& keys);
+    // The latest sweep of this experiment (by name); none when it never ran here.
+    std::optional<SweepRow> latest_sweep_of(const std::string& experiment);
 
     // ---- mvrl-run evaluate ----
     // The run with this id, else the run whose key starts with `id_or_key` (at least 6 characters);

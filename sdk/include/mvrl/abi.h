@@ -218,7 +218,10 @@ typedef struct mvrl_estimator_api {
 } mvrl_estimator_api;
 
 /* Metric: scores a lent "representation" (N × D) against "label" (N, int64), with an optional
- * "split" (N, int64: 0 train, 1 test). */
+ * "split" (N, int64: 0 train, 1 test). With [[evaluate]] representation = "generations" it is
+ * lent instead the dataset's views and labels and what the model's generate() made of them
+ * ("generated/index", "generated/cross<s>/view<t>", "generated/private<s>/view<s>",
+ * "generated/unconditional/view<t>"); ctx->cache_dir is where it may keep what it trains once. */
 typedef struct mvrl_metric_api {
     uint32_t struct_size;
     mvrl_status (*evaluate)(const char* params_json, const mvrl_tensor_list* inputs,
