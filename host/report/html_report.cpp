@@ -68,57 +68,81 @@ std::string pooled_note(const Experiment& e, const std::vector<std::string>& dra
     return pooled.empty() ? "" : "<p class=\"note\">Pooled over the other swept keys: " + html_escape(pooled) + ".</p>\n";
 }
 
+// A chart's series with numeric x in increasing order, whatever order the grid lists.
+void sort_by_x(ChartSeries& s) {
+    std::vector<size_t> order(s.x.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+    ChartSeries sorted{s.name, {}, {}, {}, {}, {}};
+    for (size_t i : order)
+        sorted.x.push_back(s.x[i]), sorted.y.push_back(s.y[i]), sorted.low.push_back(s.low[i]), sorted.high.push_back(s.high[i]),
+            sorted.notes.push_back(s.notes[i]);
+    s = std::move(sorted);
+}
+
+// One chart per dataset (unless the lines are the datasets), one line per value of `lines`.
 std::string line_figure(const Experiment& e, const FigureSpec& f, const ReportInputs& in) {
-    auto rows = aggregate_column(e, f, "y", f.y, {f.lines, f.x}, in);
+    const bool by_dataset = f.lines == "dataset";
+    auto rows = aggregate_column(e, f, "y", f.y, {"dataset", f.lines, f.x}, in);
     const auto& values = grid_values(e, f.x);
     bool numeric = true;
     std::vector<std::string> x_labels;
     for (const auto& v : values) numeric &= v.is_number(), x_labels.push_back(json_label(v));
-    LineChart c;
-    c.kind = "line";
-    c.title = f.name;
-    c.x_label = f.x;
-    c.y_label = f.y;
-    if (!numeric) c.x_categories = x_labels;
-    std::map<std::string, size_t> series_of;
+    std::vector<std::string> charts_of;  // the chart's dataset ("" when one chart holds them all)
+    std::vector<LineChart> charts;
+    std::vector<std::map<std::string, size_t>> series_of;
     for (const auto& r : rows) {
         const TableCell& cell = r.cells[0];
         if (!cell.n) continue;
-        auto at = std::find(x_labels.begin(), x_labels.end(), r.labels[1]);
+        auto at = std::find(x_labels.begin(), x_labels.end(), r.labels[2]);
         if (at == x_labels.end()) continue;  // a variant that overrides the swept key
+        const std::string chart_key = by_dataset ? "" : r.labels[0];
+        size_t k = size_t(std::find(charts_of.begin(), charts_of.end(), chart_key) - charts_of.begin());
+        if (k == charts_of.size()) {
+            charts_of.push_back(chart_key);
+            LineChart c;
+            c.kind = "line";
+            c.title = f.name + (!by_dataset && e.datasets.size() > 1 ? " — " + chart_key : "");
+            c.x_label = f.x;
+            c.y_label = f.y;
+            if (!numeric) c.x_categories = x_labels;
+            charts.push_back(std::move(c));
+            series_of.emplace_back();
+        }
         const size_t i = size_t(at - x_labels.begin());
-        auto [it, added] = series_of.emplace(r.labels[0], c.series.size());
-        if (added) c.series.push_back({r.labels[0], {}, {}, {}, {}, {}});
-        ChartSeries& s = c.series[it->second];
+        auto [it, added] = series_of[k].emplace(r.labels[1], charts[k].series.size());
+        if (added) charts[k].series.push_back({r.labels[1], {}, {}, {}, {}, {}});
+        ChartSeries& s = charts[k].series[it->second];
         s.x.push_back(numeric ? values[i].get<double>() : double(i));
         s.y.push_back(cell.mean * f.scale);
         s.low.push_back((cell.mean - cell.std) * f.scale);
         s.high.push_back((cell.mean + cell.std) * f.scale);
         s.notes.push_back("n=" + std::to_string(cell.n));
     }
-    for (auto& s : c.series) {  // numeric x in increasing order, whatever order the grid lists
-        std::vector<size_t> order(s.x.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
-        ChartSeries sorted{s.name, {}, {}, {}, {}, {}};
-        for (size_t i : order)
-            sorted.x.push_back(s.x[i]), sorted.y.push_back(s.y[i]), sorted.low.push_back(s.low[i]), sorted.high.push_back(s.high[i]),
-                sorted.notes.push_back(s.notes[i]);
-        s = std::move(sorted);
+    std::string html;
+    for (auto& c : charts) {
+        for (auto& s : c.series) sort_by_x(s);
+        html += svg_line_chart(c);
     }
-    return svg_line_chart(c) + "<p class=\"note\">Mean over seeds; error bars: ± one standard deviation.</p>\n" +
-           pooled_note(e, {f.x});
+    return html + "<p class=\"note\">Mean over seeds; error bars: ± one standard deviation.</p>\n" + pooled_note(e, {f.x});
 }
 
 std::string heatmap_figure(const Experiment& e, const FigureSpec& f, const ReportInputs& in) {
-    auto rows = aggregate_column(e, f, "column", f.column, {"ablation", f.x, f.y}, in);
+    auto rows = aggregate_column(e, f, "column", f.column, {"dataset", "ablation", f.x, f.y}, in);
     std::vector<std::string> xs, ys;
     for (const auto& v : grid_values(e, f.x)) xs.push_back(json_label(v));
     for (const auto& v : grid_values(e, f.y)) ys.push_back(json_label(v));
+    // One heatmap per dataset and variant, in planned order.
+    std::vector<std::pair<std::string, std::string>> groups;
+    for (const auto& r : rows)
+        if (std::find(groups.begin(), groups.end(), std::make_pair(r.labels[0], r.labels[1])) == groups.end())
+            groups.emplace_back(r.labels[0], r.labels[1]);
     std::string html;
-    for (const auto& variant : e.variants) {
+    for (const auto& [dataset, variant] : groups) {
         Heatmap m;
-        m.title = e.variants.size() > 1 ? f.name + " — " + variant.name : f.name;
+        m.title = f.name;
+        if (e.datasets.size() > 1) m.title += " — " + dataset;
+        if (e.variants.size() > 1) m.title += " — " + variant;
         m.x_label = f.x;
         m.y_label = f.y;
         m.x_values = xs;
@@ -127,9 +151,9 @@ std::string heatmap_figure(const Experiment& e, const FigureSpec& f, const Repor
         m.notes.assign(ys.size(), std::vector<std::string>(xs.size()));
         bool any = false;
         for (const auto& r : rows) {
-            if (r.labels[0] != variant.name || !r.cells[0].n) continue;
-            auto xi = std::find(xs.begin(), xs.end(), r.labels[1]) - xs.begin();
-            auto yi = std::find(ys.begin(), ys.end(), r.labels[2]) - ys.begin();
+            if (r.labels[0] != dataset || r.labels[1] != variant || !r.cells[0].n) continue;
+            auto xi = std::find(xs.begin(), xs.end(), r.labels[2]) - xs.begin();
+            auto yi = std::find(ys.begin(), ys.end(), r.labels[3]) - ys.begin();
             if (size_t(xi) == xs.size() || size_t(yi) == ys.size()) continue;
             m.cells[yi][xi] = r.cells[0].mean * f.scale;
             m.notes[yi][xi] = "n=" + std::to_string(r.cells[0].n);
@@ -253,7 +277,8 @@ std::string run_list(const ReportInputs& in) {
     for (const auto& r : in.run_rows) row_of[r.key] = &r;
     std::ostringstream out;
     out << "<table class=\"runs\">\n<thead><tr><th>run</th><th>variant</th><th>grid point</th><th>seed</th><th>status</th>"
-           "<th>device</th><th>train s</th><th>samples/s</th><th>error</th><th>configuration</th></tr></thead>\n<tbody>\n";
+           "<th>device</th><th>started</th><th>finished</th><th>train s</th><th>samples/s</th><th>error</th><th>configuration</th>"
+           "</tr></thead>\n<tbody>\n";
     for (const auto& run : in.runs) {
         auto it = row_of.find(run.key);
         const RunRow* r = it == row_of.end() ? nullptr : it->second;
@@ -261,7 +286,8 @@ std::string run_list(const ReportInputs& in) {
         out << "<tr class=\"run\" data-status=\"" << status << "\"><td>" << (r ? std::to_string(r->id) : "") << "</td><td>"
             << html_escape(run.variant) << "</td><td>" << html_escape(run.grid_point.empty() ? "" : run.grid_point.dump())
             << "</td><td>" << run.seed << "</td><td class=\"status " << status << "\">" << status << "</td><td>"
-            << html_escape(r ? r->device : "") << "</td><td>" << (r && r->train_seconds > 0 ? short_number(r->train_seconds, 4) : "")
+            << html_escape(r ? r->device : "") << "</td><td>" << html_escape(r ? r->started_at : "") << "</td><td>"
+            << html_escape(r ? r->finished_at : "") << "</td><td>" << (r && r->train_seconds > 0 ? short_number(r->train_seconds, 4) : "")
             << "</td><td>" << (r && r->samples_per_second > 0 ? short_number(r->samples_per_second, 4) : "") << "</td><td>"
             << html_escape(r ? r->error : "") << "</td><td><details><summary>" << run.key.substr(0, 12)
             << "</summary><pre>" << html_escape(run.config.dump(2)) << "</pre></details></td></tr>\n";
@@ -299,7 +325,7 @@ th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e4e4e4; text-align: ri
 th { text-align: left; } caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 tr.published { color: #555; font-style: italic; background: #fafafa; }
 td.status.finished { color: #2a7a2a; } td.status.failed { color: #b22; } td.status.interrupted { color: #b70; }
-table.runs td:nth-child(9) { max-width: 22em; text-align: left; white-space: normal; }
+table.runs td:nth-child(11) { max-width: 22em; text-align: left; white-space: normal; }
 pre { text-align: left; font-size: 0.85em; background: #f6f6f6; padding: 0.5em; overflow-x: auto; max-width: 60em; }
 svg.chart { margin: 0.5em 1em 0.5em 0; border: 1px solid #eee; } .figure { margin-bottom: 1.5em; }
 dl.provenance dt { font-weight: bold; float: left; clear: left; width: 9em; } dl.provenance dd { margin-left: 10em; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -20,9 +21,13 @@ const char* colour(size_t i) { return kPalette[i % 10]; }
 constexpr double kWidth = 640, kHeight = 360;
 constexpr double kLeft = 70, kRight = 170, kTop = 34, kBottom = 52;  // the legend sits on the right
 
+// The shortest text that reads back as the same double (0.1, not 0.10000000000000001).
 std::string full(double x) {
     char text[40];
-    std::snprintf(text, sizeof text, "%.17g", x);
+    for (int precision = 15; precision <= 17; ++precision) {
+        std::snprintf(text, sizeof text, "%.*g", precision, x);
+        if (std::strtod(text, nullptr) == x) break;
+    }
     return text;
 }
 
