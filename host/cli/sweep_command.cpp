@@ -239,6 +239,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
         for (const auto& table : experiment.tables)
             std::cout << "\n" << render_table(table, runs, metrics, TableFormat::Markdown, final_losses);
     }
+    std::cout.flush();  // the tables before the line below, in a log that holds both
     if (n.finished > 0) {
         std::string command = "mvrl-run report " + experiment.path.string();
         if (db != kDefaultDatabase) command += " --db " + db.string();

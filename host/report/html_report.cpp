@@ -327,7 +327,9 @@ tr.published { color: #555; font-style: italic; background: #fafafa; }
 td.status.finished { color: #2a7a2a; } td.status.failed { color: #b22; } td.status.interrupted { color: #b70; }
 table.runs td:nth-child(11) { max-width: 22em; text-align: left; white-space: normal; }
 pre { text-align: left; font-size: 0.85em; background: #f6f6f6; padding: 0.5em; overflow-x: auto; max-width: 60em; }
-svg.chart { margin: 0.5em 1em 0.5em 0; border: 1px solid #eee; } .figure { margin-bottom: 1.5em; }
+svg.chart { margin: 0.5em 1em 0.5em 0; border: 1px solid #eee; width: 520px; height: auto; }
+.figure { margin-bottom: 1.5em; display: flex; flex-wrap: wrap; align-items: flex-start; }
+.figure > h3, .figure > p { flex-basis: 100%; }
 dl.provenance dt { font-weight: bold; float: left; clear: left; width: 9em; } dl.provenance dd { margin-left: 10em; }
 )css";
 
