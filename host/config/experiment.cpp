@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -144,6 +145,30 @@ json read_plugin_section(const toml::table& t, const std::string& section, const
     return out;
 }
 
+// [train] split, split_seed and rows: the supervised protocol (runner/stratified_split.hpp). No
+// defaults are filled in, so that runs planned before these keys existed keep their run keys.
+void check_supervised_protocol(const json& train, const std::string& where, const Reader& reader) {
+    if (train.contains("split")) {
+        const json& split = train["split"];
+        bool ok = split.is_array() && (split.size() == 2 || split.size() == 3);
+        double sum = 0;
+        for (const auto& f : ok ? split : json::array()) {
+            ok = ok && f.is_number() && f.get<double>() >= 0;
+            if (ok) sum += f.get<double>();
+        }
+        if (!ok || std::abs(sum - 1.0) > 1e-6 || split[0].get<double>() <= 0 || split[1].get<double>() <= 0)
+            reader.fail(where + ": train.split must be [train, test] or [train, test, validation] fractions that sum to 1, "
+                        "with some training and some test rows (e.g. [0.7, 0.2, 0.1]), got " + split.dump());
+    }
+    if (train.contains("split_seed") && (!train["split_seed"].is_number_integer() || train["split_seed"].get<int64_t>() < 0))
+        reader.fail(where + ": train.split_seed must be a non-negative integer, got " + train["split_seed"].dump());
+    if (train.contains("split_seed") && !train.contains("split"))
+        reader.fail(where + ": train.split_seed is set without train.split (the fractions it would draw)");
+    if (train.contains("rows") && train["rows"] != "train" && train["rows"] != "all")
+        reader.fail(where + ": train.rows must be \"train\" (train on the split's training rows only: test and "
+                    "validation rows and their labels never reach the model's training) or \"all\", got " + train["rows"].dump());
+}
+
 // [train]: the host's loop settings, with defaults. Checked again after overrides.
 void check_train(json& train, const std::string& where, const Reader& reader) {
     auto need_int = [&](const char* key, int64_t def, int64_t min) {
@@ -158,10 +183,13 @@ void check_train(json& train, const std::string& where, const Reader& reader) {
     need_int("checkpoint_every", 0, 0);
     if (!train.contains("shuffle")) train["shuffle"] = true;
     if (!train["shuffle"].is_boolean()) reader.fail(where + ": train.shuffle must be true or false");
-    static const std::set<std::string> known = {"batch_size", "checkpoint_every", "eval_batch_size", "shuffle", "threads"};
+    check_supervised_protocol(train, where, reader);
+    static const std::set<std::string> known = {"batch_size", "checkpoint_every", "eval_batch_size", "rows", "shuffle",
+                                                "split", "split_seed", "threads"};
     for (auto it = train.begin(); it != train.end(); ++it)
         if (!known.count(it.key()))
-            reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size checkpoint_every eval_batch_size shuffle threads");
+            reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size checkpoint_every "
+                        "eval_batch_size rows shuffle split split_seed threads");
 }
 
 std::vector<std::string> string_list(const toml::node& node, const std::string& what, const Reader& reader) {
@@ -289,10 +317,13 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
         std::string text(s->as_string()->get());
         auto colon = text.find(':');
         std::string direction = text.substr(0, colon), criterion = colon == std::string::npos ? "" : text.substr(colon + 1);
-        if (direction != "min" || criterion != "loss")
-            reader.fail(s->source(), "[[table]] select = \"" + text + "\" is not supported; the one selection is "
-                                     "\"min:loss\" (per row, the run with the lowest final training loss, as CONAN's "
-                                     "protocol picks one of its seeds)");
+        const bool by_loss = direction == "min" && criterion == "loss";
+        const bool by_column = (direction == "min" || direction == "max") && column_spec_problem(criterion).empty();
+        if (!by_loss && !by_column)
+            reader.fail(s->source(), "[[table]] select = \"" + text + "\" is not supported; use \"min:loss\" (per row, "
+                                     "the run with the lowest final training loss, as CONAN's protocol picks one of its "
+                                     "seeds) or \"max:<column>\" / \"min:<column>\" (the run with the best value of a "
+                                     "column, e.g. \"max:metric:prediction.val_ACC\": model selection on validation rows)");
         spec.select = text;
     }
     if (auto* p = t.get("published")) {

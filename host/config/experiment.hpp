@@ -34,7 +34,9 @@ struct TableSpec {
     double scale = 1.0;                // e.g. 100 for percentages
     int digits = 3;
     // "min:loss": besides mean ± std, each row also shows the values of its run with the lowest
-    // final training loss (runs.final_loss); the published rows then sit under those columns.
+    // final training loss (runs.final_loss); "max:<column>" / "min:<column>": of its run with the
+    // best value of that column (model selection, e.g. "max:metric:prediction.val_ACC"). The
+    // published rows then sit under those columns.
     std::string select;
     std::vector<PublishedRow> published;
 };

@@ -55,7 +55,7 @@ struct Row {
     // With [[table]] select: the chosen run's values (n = 1 each), seed and final loss.
     std::vector<Cell> selected;
     const PlannedRun* selected_run = nullptr;
-    double selected_loss = 0;
+    double selected_score = 0;  // its final loss, or its value of the select column
 };
 
 Cell aggregate(const std::vector<double>& values) {
@@ -110,18 +110,30 @@ std::optional<double> run_value(const ColumnSpec& c, const std::vector<const Met
     return std::nullopt;
 }
 
-// [[table]] select = "min:loss": per row, the finished run with the lowest final training loss
-// (the first in planned order on a tie), and its value in every column.
-void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
+// [[table]] select = "min:loss" or "max:<column>" / "min:<column>": per row, the finished run with
+// the lowest final training loss (or the best value of the column, e.g. a validation accuracy;
+// the first in planned order on a tie), and its value in every column.
+void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns, const TableSpec& table,
                  const std::unordered_map<std::string, std::vector<const MetricValue*>>& metrics_of,
                  const std::vector<std::pair<std::string, double>>& final_losses) {
+    const auto colon = table.select.find(':');
+    const bool maximise = table.select.substr(0, colon) == "max";
+    const std::string criterion = table.select.substr(colon + 1);
     std::unordered_map<std::string, double> loss_of(final_losses.begin(), final_losses.end());
+    const std::optional<ColumnSpec> column = criterion == "loss" ? std::nullopt : std::optional(parse_column(criterion, table));
+    auto score_of = [&](const std::string& key) -> std::optional<double> {
+        if (!metrics_of.count(key)) return std::nullopt;
+        if (column) return run_value(*column, metrics_of.at(key));
+        auto loss = loss_of.find(key);
+        return loss == loss_of.end() ? std::nullopt : std::optional(loss->second);
+    };
     for (auto& r : rows) {
         r.selected.assign(columns.size(), Cell{});
         for (const PlannedRun* run : r.runs) {
-            auto loss = loss_of.find(run->key);
-            if (loss == loss_of.end() || !metrics_of.count(run->key) || !std::isfinite(loss->second)) continue;
-            if (!r.selected_run || loss->second < r.selected_loss) r.selected_run = run, r.selected_loss = loss->second;
+            auto score = score_of(run->key);
+            if (!score || !std::isfinite(*score)) continue;
+            if (!r.selected_run || (maximise ? *score > r.selected_score : *score < r.selected_score))
+                r.selected_run = run, r.selected_score = *score;
         }
         if (!r.selected_run) continue;
         for (size_t j = 0; j < columns.size(); ++j)
@@ -129,7 +141,19 @@ void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
     }
 }
 
-constexpr const char* kSelectedSuffix = " (min loss)";
+// " (min loss)", " (max prediction.val_ACC)": what the selected columns were chosen by.
+std::string selected_suffix(const TableSpec& t) {
+    const auto colon = t.select.find(':');
+    std::string criterion = t.select.substr(colon + 1);
+    if (criterion.rfind("metric:", 0) == 0) criterion = criterion.substr(7);
+    return " (" + t.select.substr(0, colon) + " " + criterion + ")";
+}
+
+// The CSV's column of the selected run's score: "selected final_loss" or "selected <column>".
+std::string selected_score_header(const TableSpec& t) {
+    const std::string criterion = t.select.substr(t.select.find(':') + 1);
+    return criterion == "loss" ? "selected final_loss" : "selected " + criterion.substr(criterion.rfind("metric:", 0) == 0 ? 7 : 0);
+}
 
 std::string number(double x, const TableSpec& t) {
     char text[64];
@@ -171,7 +195,7 @@ public:
         for (const auto& c : columns_) header.push_back(c.header);
         header.push_back("n");
         if (select) {
-            for (const auto& c : columns_) header.push_back(c.header + kSelectedSuffix);
+            for (const auto& c : columns_) header.push_back(c.header + selected_suffix(t_));
             header.push_back("seed");
         }
         if (f_ == TableFormat::Markdown) {
@@ -247,7 +271,7 @@ private:
         for (const auto& c : columns_) out << "<th>" << html_escape(c.header) << "</th>";
         out << "<th>n</th>";
         if (select) {
-            for (const auto& c : columns_) out << "<th>" << html_escape(c.header + kSelectedSuffix) << "</th>";
+            for (const auto& c : columns_) out << "<th>" << html_escape(c.header + selected_suffix(t_)) << "</th>";
             out << "<th>seed</th>";
         }
         out << "</tr></thead>\n<tbody>\n";
@@ -295,9 +319,9 @@ private:
             for (const char* part : {" mean", " std", " n"}) header.push_back(c.header + part);
         header.push_back("runs");
         if (select) {
-            for (const auto& c : columns_) header.push_back(c.header + kSelectedSuffix);
+            for (const auto& c : columns_) header.push_back(c.header + selected_suffix(t_));
             header.push_back("selected seed");
-            header.push_back("selected final_loss");
+            header.push_back(selected_score_header(t_));
         }
         for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << quote(header[i]);
         out << "\n";
@@ -313,7 +337,7 @@ private:
                 for (const auto& c : r.selected) cells.push_back(c.n ? raw(c.mean) : "");
                 cells.push_back(r.selected_run ? std::to_string(r.selected_run->seed) : "");
                 char loss[64];
-                std::snprintf(loss, sizeof loss, "%.17g", r.selected_loss);
+                std::snprintf(loss, sizeof loss, "%.17g", r.selected_score);
                 cells.push_back(r.selected_run ? loss : "");
             }
             for (size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << quote(cells[i]);
@@ -464,7 +488,7 @@ std::string render_table(const TableSpec& table, const std::vector<PlannedRun>& 
                          const std::vector<std::pair<std::string, double>>& final_losses) {
     Aggregation a = aggregate(table, runs, metrics);
     if (!table.select.empty()) {
-        select_runs(a.rows, a.columns, a.metrics_of, final_losses);
+        select_runs(a.rows, a.columns, table, a.metrics_of, final_losses);
         rank_columns(a.rows, a.columns, &Row::selected);
     }
     return Writer(table, format, table.rows, a.columns).render(a.rows);

@@ -15,6 +15,7 @@
 #include "generated_views.hpp"
 #include "run_checkpoint.hpp"
 #include "stored_representations.hpp"
+#include "stratified_split.hpp"
 
 namespace mvrl::host {
 
@@ -58,6 +59,40 @@ TensorMap rows_of(const TensorMap& data, const torch::Tensor& index) {
     TensorMap batch;
     for (const auto& [name, t] : data) batch[name] = t.index_select(0, index);
     return batch;
+}
+
+// [train] split and rows (runner/stratified_split.hpp): the host draws the dataset's "split" from
+// its labels, and with rows = "train" the model trains on the training rows only — the test and
+// validation rows, their labels included, never reach train_step, and encode sees the views alone.
+struct SupervisedData {
+    TensorMap training;  // what train_step's batches are drawn from
+    int64_t training_rows = 0;
+    TensorMap encoding;  // what encode is given
+};
+
+SupervisedData apply_supervised_protocol(const json& train, TensorMap& data, json& dataset_info, int64_t n, RunLog& log) {
+    if (train.contains("split")) {
+        if (!data.count("label"))
+            throw std::invalid_argument("train.split draws a split per class of the dataset's 'label', and the dataset gives none");
+        if (data.count("split"))
+            log.write("host", MVRL_LOG_WARNING, "train.split replaces the split the dataset gave");
+        torch::Tensor labels = data.at("label").to(torch::kCPU, torch::kInt64).contiguous();
+        std::vector<int64_t> values(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+        auto split = stratified_split(values, train["split"].get<std::vector<double>>(),
+                                      train.value("split_seed", kDefaultSplitSeed));
+        data["split"] = torch::tensor(split, torch::kInt64).to(data.at("view0").device());
+        dataset_info["has_split"] = true;
+    }
+    if (train.value("rows", std::string("all")) != "train") return {data, n, data};
+    if (!data.count("split"))
+        throw std::invalid_argument("train.rows = \"train\" trains on the split's training rows, and the dataset gives no "
+                                    "split: set [train] split = [0.7, 0.2, 0.1] (train, test, validation per class)");
+    torch::Tensor rows = torch::nonzero(data.at("split") == kTrainRow).flatten();
+    if (rows.numel() == 0) throw std::invalid_argument("train.rows = \"train\": the split has no training row");
+    SupervisedData out{rows_of(data, rows), rows.numel(), {}};
+    for (const auto& [name, t] : data)
+        if (name.rfind("view", 0) == 0 || name == "present") out.encoding[name] = t;
+    return out;
 }
 
 struct StagePlan {
@@ -387,14 +422,15 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
                               config["dataset"]["params"].dump(), ctx);
         int64_t n = 0;
         TensorMap data = load_to_device(dataset, device, n);
-        const json dataset_info = dataset.info();
+        json dataset_info = dataset.info();
+        SupervisedData supervised = apply_supervised_protocol(config["train"], data, dataset_info, n, log);
         ModelHandle model(registry.require(config["model"]["plugin"], MVRL_KIND_MODEL), config["model"]["params"].dump(),
                           dataset_info, ctx);
         RunCheckpoint checkpoint(store.path(), run.key);
-        Trainer(run, store, stop, checkpoint, log).train(model, data, n, device, result.timings);
+        Trainer(run, store, stop, checkpoint, log).train(model, supervised.training, supervised.training_rows, device, result.timings);
 
         auto eval_start = Clock::now();
-        TensorMap reps = encode_all(model, data, n, config["train"]["eval_batch_size"].get<int64_t>());
+        TensorMap reps = encode_all(model, supervised.encoding, n, config["train"]["eval_batch_size"].get<int64_t>());
         // Kept for `mvrl-run evaluate` (stored_representations.hpp) before any metric can fail the run.
         store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
         // Metrics cache what they train (e.g. coherence's classifiers) beside the store, not per user.

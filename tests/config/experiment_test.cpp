@@ -142,6 +142,37 @@ TEST(Table, BadSelectIsAnErrorNamingFileLineAndTheOneChoice) {
     }
 }
 
+TEST(Table, SelectByAColumnParses) {
+    std::string text = std::string(kBase) + kTable;
+    text.replace(text.find("min:loss"), 8, "max:metric:prediction.val_ACC");
+    EXPECT_EQ(load_experiment(write("selcol.toml", text)).tables[0].select, "max:metric:prediction.val_ACC");
+}
+
+// [train] split, split_seed and rows: checked, and absent unless given (runs planned before them
+// keep their keys).
+TEST(Train, SupervisedProtocolKeysAreCheckedAndNotFilledIn) {
+    auto plain = expand_runs(load_experiment(write("plain.toml", kBase)), built_plugins());
+    EXPECT_FALSE(plain[0].config["train"].contains("split"));
+    EXPECT_FALSE(plain[0].config["train"].contains("rows"));
+    auto ok = load_experiment(write("ok.toml", kBase), {"train.split=[0.7, 0.2, 0.1]", "train.rows=\"train\"", "train.split_seed=3"});
+    EXPECT_EQ(ok.train["split"].size(), 3u);
+    const std::pair<const char*, const char*> bad[] = {
+        {"train.split=[0.7, 0.2]", "fractions that sum to 1"},
+        {"train.split=[0.5, 0.6, -0.1]", "fractions that sum to 1"},
+        {"train.split=[1.0, 0.0]", "some test rows"},
+        {"train.split_seed=4", "split_seed is set without train.split"},
+        {"train.rows=\"test\"", "train.rows must be \"train\""},
+    };
+    for (const auto& [set, message] : bad) {
+        try {
+            load_experiment(write("bad-train.toml", kBase), {set});
+            FAIL() << set;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << set << ": " << e.what();
+        }
+    }
+}
+
 TEST(Evaluate, ModelsLimitsAnEntryToTheRunsOfThoseModels) {
     const char* kTwoModels = R"(
 [experiment]
