@@ -131,6 +131,41 @@ const mvrl_plugin_info* bad_dataset_plugin() {
     return &info;
 }
 
+// A labelled 2-view dataset with its own three-way split (row i: i % 10 < 7 train, 7–8 test, 9
+// validation) whose held-out labels can be poisoned: what a supervised model's training may not see.
+class LabelledDataset : public mvrl::Dataset {
+public:
+    static constexpr const char* name = "test-labelled-data";
+    static constexpr const char* version = "1.0.0";
+    static constexpr const char* description = "Test fixture: 2 views, 3 classes, a fixed split; held-out labels poisoned on request";
+
+    static mvrl::ParamSchema schema() {
+        return mvrl::ParamSchema().add_bool("poison_held_out", false, "replace every test and validation label by another class");
+    }
+
+    LabelledDataset(const mvrl::Params& p, const mvrl::Context&) : poison_(p.get_bool("poison_held_out")) {}
+
+    static constexpr int64_t kRows = 300, kClasses = 3;
+    mvrl::json info() override {
+        return {{"n", kRows}, {"classes", kClasses}, {"has_split", true}, {"views", {{{"shape", {6}}}, {{"shape", {6}}}}}};
+    }
+    mvrl::TensorMap load() override {
+        torch::Generator gen = at::detail::createCPUGenerator(11);
+        torch::Tensor label = torch::arange(kRows, torch::kInt64) % kClasses;
+        torch::Tensor centres = at::randn({kClasses, 6}, gen, torch::kFloat32) * 3;
+        torch::Tensor rest = torch::arange(kRows, torch::kInt64) % 10;
+        torch::Tensor split = torch::where(rest < 7, torch::zeros_like(rest), torch::where(rest < 9, torch::ones_like(rest), torch::full_like(rest, 2)));
+        mvrl::TensorMap out = {{"view0", centres.index_select(0, label) + at::randn({kRows, 6}, gen, torch::kFloat32)},
+                               {"view1", centres.index_select(0, label) + at::randn({kRows, 6}, gen, torch::kFloat32)},
+                               {"split", split}};
+        out["label"] = poison_ ? torch::where(split == 0, label, (label + 1) % kClasses) : label;
+        return out;
+    }
+
+private:
+    bool poison_;
+};
+
 }  // namespace
 
-MVRL_EXPORT_PLUGINS(mvrl::model_plugin<FaultModel>(), bad_dataset_plugin())
+MVRL_EXPORT_PLUGINS(mvrl::model_plugin<FaultModel>(), bad_dataset_plugin(), mvrl::dataset_plugin<LabelledDataset>())
