@@ -3,6 +3,9 @@
 // The representation is either an N×K soft (or one-hot) assignment, read by argmax over K, or N
 // (or N×1) integer cluster labels. CONAN's DDC/DEC head (`cluster`) is scored this way, as the
 // paper does (predictions are the head's argmax).
+//
+// Every row is scored, whatever the dataset's "split" says (train, test and validation alike): a
+// clustering is unsupervised and the labels only score it.
 #include <set>
 
 #include <mvrl/eval/clustering_scores.hpp>
