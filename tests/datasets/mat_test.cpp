@@ -389,3 +389,35 @@ TEST(MatDataset, ErrorsNameTheFileTheVariableAndTheFix) {
     file_errors_name_the_file_and_the_fix();
     content_errors_name_the_variable_and_the_fix();
 }
+
+// The UCI Handwritten set the repository ships (data/multiview/handwritten.mat, see its README),
+// read as it is: the test runs in the checkout's root, as mvrl-run does.
+TEST(MatDataset, ReadsTheShippedUciHandwrittenSet) {
+    const std::string shipped = R"({"path": "data/multiview/handwritten.mat", "normalize": "none"})";
+    ASSERT_TRUE(fs::exists("data/multiview/handwritten.mat")) << "run from the checkout's root; cwd " << fs::current_path();
+    json info = dataset_test::info("mat", shipped);
+    EXPECT_EQ(info["n"], 2000);
+    EXPECT_EQ(info["classes"], 10);
+    EXPECT_EQ(info["views"], json({{{"shape", {240}}}, {{"shape", {76}}}, {{"shape", {216}}}, {{"shape", {47}}}, {{"shape", {64}}},
+                                   {{"shape", {6}}}}))
+        << "pixel averages, Fourier, profile correlations, Zernike, Karhunen–Loève, morphological";
+    EXPECT_EQ(info["orientation"], json(std::vector<std::string>(6, "samples_in_rows")));
+    EXPECT_EQ(info["y_variable"], "Y");
+    EXPECT_EQ(info["label_values"], json({0, 1, 2, 3, 4, 5, 6, 7, 8, 9})) << "the digits are their own labels";
+
+    TensorMap data = load("mat", shipped);
+    EXPECT_TRUE(torch::equal(torch::bincount(data["label"]), torch::full({10}, 200, torch::kInt64)));
+    EXPECT_TRUE(torch::equal(data["label"], torch::arange(10, torch::kInt64).repeat_interleave(200))) << "in class order";
+    // The pixel view holds averages of 6 binary pixels (0..6); the morphological view is unscaled.
+    EXPECT_EQ(data["view0"].min().item<float>(), 0.0f);
+    EXPECT_EQ(data["view0"].max().item<float>(), 6.0f);
+    EXPECT_GT(data["view5"].max().item<float>(), 10000.0f);
+
+    TensorMap scaled = load("mat", R"({"path": "data/multiview/handwritten.mat"})");  // minmax, the default
+    for (int64_t v = 0; v < 6; ++v) {
+        const torch::Tensor& view = scaled["view" + std::to_string(v)];
+        EXPECT_GE(view.min().item<float>(), 0.0f) << v;
+        EXPECT_LE(view.max().item<float>(), 1.0f) << v;
+        EXPECT_FALSE(torch::isnan(view).any().item<bool>()) << v;
+    }
+}
