@@ -254,7 +254,7 @@ void content_errors_name_the_variable_and_the_fix() {
     std::string m = error_of("mat", params(file));
     EXPECT_NE(m.find("'" + file.string() + "' has no variable 'X'; its variables: data, gt, extra (set x_variable"),
               std::string::npos) << m;
-    m = error_of("mat", params(file, R"("x_variable": "data")"));
+    m = error_of("mat", params(file, R"("x_variable": "data", "y_variable": "Y")"));
     EXPECT_NE(m.find("has no variable 'Y'; its variables: data, gt, extra (set y_variable"), std::string::npos) << m;
     EXPECT_EQ(load("mat", params(file, R"("x_variable": "data", "y_variable": "gt")"))["view0"].size(0), 6);
 
@@ -291,6 +291,71 @@ void content_errors_name_the_variable_and_the_fix() {
     EXPECT_NE(m.find("variable 'Y' is a 6×6 double matrix: expected a label vector"), std::string::npos) << m;
 }
 
+// Labels as the literature's files name them: 1, 2 in gt; 5, 6 (the other way round) in Y.
+struct NamedLabels {
+    torch::Tensor a = torch::arange(12, torch::kFloat64).reshape({6, 2});
+    torch::Tensor ones_twos = torch::tensor({{1.0, 2.0, 1.0, 2.0, 2.0, 2.0}});
+    torch::Tensor sixes_fives = torch::tensor({{6.0, 5.0, 6.0, 5.0, 5.0, 5.0}});
+    torch::Tensor remapped = torch::tensor({0, 1, 0, 1, 1, 1}, torch::kInt64);
+
+    // X plus the label variables named, each holding ones_twos (Y: sixes_fives).
+    fs::path write(const std::string& file, const std::vector<const char*>& label_names) const {
+        std::vector<matvar_t*> vars{cell("X", {dense(nullptr, a)})};
+        for (const char* name : label_names) vars.push_back(dense(name, std::string(name) == "Y" ? sixes_fives : ones_twos));
+        vars.push_back(dense("extra", a));
+        return write_mat(file, vars);
+    }
+};
+
+// y_variable = "auto" reads `file` and says in the log which variable it took.
+void expect_auto_takes(const fs::path& file, const std::string& variable, const torch::Tensor& labels) {
+    testing::internal::CaptureStderr();
+    auto data = load("mat", params(file));
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(torch::equal(data["label"], labels)) << variable;
+    EXPECT_NE(log.find("[dataset 'mat'] info: '" + file.string() + "': the labels are variable '" + variable + "' (y_variable = \"auto\")"),
+              std::string::npos) << log;
+    EXPECT_EQ(dataset_test::info("mat", params(file))["y_variable"], variable);
+}
+
+void auto_label_variable_takes_the_one_the_file_holds() {
+    NamedLabels l;
+    expect_auto_takes(l.write("gt.mat", {"gt"}), "gt", l.remapped);
+    expect_auto_takes(l.write("truelabel.mat", {"truelabel"}), "truelabel", l.remapped);
+    expect_auto_takes(l.write("capital-y.mat", {"Y"}), "Y", 1 - l.remapped);
+    for (const char* name : {"y", "label", "labels", "truth"}) expect_auto_takes(l.write(std::string(name) + ".mat", {name}), name, l.remapped);
+}
+
+void auto_label_variable_errors_name_the_candidates_or_the_variables() {
+    NamedLabels l;
+    fs::path two = l.write("two-labels.mat", {"Y", "gt"});
+    std::string m = error_of("mat", params(two));
+    EXPECT_NE(m.find("'" + two.string() + "' has 2 variables that could hold the labels, 'Y' and 'gt' (set y_variable to the one that does)"),
+              std::string::npos) << m;
+    fs::path three = l.write("three-labels.mat", {"gt", "truelabel", "labels"});
+    m = error_of("mat", params(three));
+    EXPECT_NE(m.find("has 3 variables that could hold the labels, 'gt', 'labels' and 'truelabel' (set y_variable"), std::string::npos) << m;
+
+    fs::path none = l.write("no-labels.mat", {});
+    m = error_of("mat", params(none));
+    EXPECT_NE(m.find("'" + none.string() + "' has no label variable under the usual names ('Y', 'y', 'gt', 'label', 'labels', 'truelabel' "
+                     "and 'truth'); its variables: X, extra (set y_variable to the one that holds the labels)"),
+              std::string::npos) << m;
+}
+
+void explicit_label_variable_is_read_as_given() {
+    NamedLabels l;
+    fs::path two = l.write("explicit.mat", {"Y", "gt"});
+    testing::internal::CaptureStderr();
+    auto from_gt = load("mat", params(two, R"("y_variable": "gt")"));
+    EXPECT_EQ(testing::internal::GetCapturedStderr().find("the labels are variable"), std::string::npos) << "no guess, nothing to say";
+    EXPECT_TRUE(torch::equal(from_gt["label"], l.remapped));
+    EXPECT_TRUE(torch::equal(load("mat", params(two, R"("y_variable": "Y")"))["label"], 1 - l.remapped));
+    std::string m = error_of("mat", params(two, R"("y_variable": "labels")"));
+    EXPECT_NE(m.find("'" + two.string() + "' has no variable 'labels'; its variables: X, Y, gt, extra (set y_variable to the right one)"),
+              std::string::npos) << m;
+}
+
 }  // namespace
 
 // Each TEST is one process under ctest, and every process loads all plugins first (about 1.5 s),
@@ -314,7 +379,45 @@ TEST(MatDataset, SplitErrorsNameTheIndexAndTheFix) {
     split_errors_name_the_index_and_the_fix();
 }
 
+TEST(MatDataset, AutoLabelVariableTakesTheOneOfTheUsualNamesTheFileHolds) {
+    auto_label_variable_takes_the_one_the_file_holds();
+    auto_label_variable_errors_name_the_candidates_or_the_variables();
+    explicit_label_variable_is_read_as_given();
+}
+
 TEST(MatDataset, ErrorsNameTheFileTheVariableAndTheFix) {
     file_errors_name_the_file_and_the_fix();
     content_errors_name_the_variable_and_the_fix();
+}
+
+// The UCI Handwritten set the repository ships (data/multiview/handwritten.mat, see its README),
+// read as it is: the test runs in the checkout's root, as mvrl-run does.
+TEST(MatDataset, ReadsTheShippedUciHandwrittenSet) {
+    const std::string shipped = R"({"path": "data/multiview/handwritten.mat", "normalize": "none"})";
+    ASSERT_TRUE(fs::exists("data/multiview/handwritten.mat")) << "run from the checkout's root; cwd " << fs::current_path();
+    json info = dataset_test::info("mat", shipped);
+    EXPECT_EQ(info["n"], 2000);
+    EXPECT_EQ(info["classes"], 10);
+    EXPECT_EQ(info["views"], json({{{"shape", {240}}}, {{"shape", {76}}}, {{"shape", {216}}}, {{"shape", {47}}}, {{"shape", {64}}},
+                                   {{"shape", {6}}}}))
+        << "pixel averages, Fourier, profile correlations, Zernike, Karhunen–Loève, morphological";
+    EXPECT_EQ(info["orientation"], json(std::vector<std::string>(6, "samples_in_rows")));
+    EXPECT_EQ(info["y_variable"], "Y");
+    EXPECT_EQ(info["label_values"], json({0, 1, 2, 3, 4, 5, 6, 7, 8, 9})) << "the digits are their own labels";
+
+    TensorMap data = load("mat", shipped);
+    EXPECT_TRUE(torch::equal(torch::bincount(data["label"]), torch::full({10}, 200, torch::kInt64)));
+    EXPECT_TRUE(torch::equal(data["label"], torch::arange(10, torch::kInt64).repeat_interleave(200))) << "in class order";
+    // The pixel view holds averages of 6 binary pixels (0..6); the morphological view is unscaled.
+    EXPECT_EQ(data["view0"].min().item<float>(), 0.0f);
+    EXPECT_EQ(data["view0"].max().item<float>(), 6.0f);
+    EXPECT_GT(data["view5"].max().item<float>(), 10000.0f);
+
+    TensorMap scaled = load("mat", R"({"path": "data/multiview/handwritten.mat"})");  // minmax, the default
+    for (int64_t v = 0; v < 6; ++v) {
+        const torch::Tensor& view = scaled["view" + std::to_string(v)];
+        EXPECT_GE(view.min().item<float>(), 0.0f) << v;
+        EXPECT_LE(view.max().item<float>(), 1.0f) << v;
+        EXPECT_FALSE(torch::isnan(view).any().item<bool>()) << v;
+    }
 }

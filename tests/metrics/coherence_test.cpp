@@ -323,3 +323,36 @@ TEST(CoherenceErrors, NoPrivateGenerationsLeavesOutTheirColumns) {
                              "classifier_digit_ACC", "classifier_quadrant_ACC2"})
         EXPECT_EQ(v.count(name), 1u) << name;
 }
+
+// The judges train on split = 0 and are measured on split = 1; validation rows (split = 2) are the
+// model's to select on, in neither part. The cache's key records the sizes of both parts.
+TEST(CoherenceSplit, ValidationRowsAreNeitherTrainedNorHeldOut) {
+    TensorMap data = load_polymnist({{"per_class", 20}});
+    const int64_t n = data.at("label").size(0);
+    torch::Tensor index = torch::arange(n);
+    torch::Tensor fifth = torch::arange(n) % 5;
+    data["split"] = torch::where(fifth > 2, torch::zeros_like(fifth), fifth);  // 3/5 train, 1/5 test, 1/5 validation
+    TensorMap inputs = with_generations(
+        data, index, [&](int64_t, int64_t) { return index; }, [&](int64_t) { return index; }, [&](int64_t) { return index; });
+    fs::path dir = fresh_folder("split");
+    coherence(inputs, dir.string(), {{"epochs", 1}, {"private_epochs", 1}, {"width", 4}, {"hidden", 16}});
+    size_t sidecars = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        json key = json::parse(std::ifstream(entry.path())).at("key");
+        EXPECT_EQ(key.at("n_train"), n * 3 / 5) << entry.path();
+        EXPECT_EQ(key.at("n_test"), n / 5) << entry.path();
+        ++sidecars;
+    }
+    EXPECT_EQ(sidecars, size_t(2 * kModalities));
+    fs::remove_all(dir);
+
+    inputs["split"] = torch::where(data["split"] == 0, torch::full_like(data["split"], 2), data["split"]);
+    try {
+        coherence(inputs, "", {{"epochs", 1}});
+        ADD_FAILURE() << "no training rows, yet no error";
+    } catch (const PluginCallError& e) {
+        EXPECT_NE(std::string(e.what()).find("the split leaves 0 training and " + std::to_string(n / 5) + " held-out rows"),
+                  std::string::npos) << e.what();
+    }
+}

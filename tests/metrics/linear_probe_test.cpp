@@ -89,3 +89,14 @@ TEST(LinearProbeMetric, BadInputIsAClearError) {
               std::string::npos);
     EXPECT_NE(error_of({{"representation", x}}).find("missing input tensor 'label'"), std::string::npos);
 }
+
+// Validation rows (split = 2) are in neither part: mislabelled copies of the test rows change nothing.
+TEST(LinearProbeMetric, ValidationRowsAreNeitherTrainedNorTestedOn) {
+    for (const auto& f : fixture("linear_probe.json")["sets"]) {
+        TensorMap inputs = inputs_of(f);
+        EXPECT_EQ(run_probe(with_mislabelled_validation_rows(inputs)), run_probe(inputs)) << f["name"];
+    }
+    TensorMap short_split = inputs_of(fixture("linear_probe.json")["sets"][0]);
+    short_split["split"] = short_split["split"].narrow(0, 0, 10);
+    EXPECT_NE(error_of(short_split).find("linear-probe: 'split' has 10 rows, the labels 600"), std::string::npos) << error_of(short_split);
+}

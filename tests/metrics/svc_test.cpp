@@ -65,3 +65,34 @@ TEST(SvcMetric, BadInputIsAClearError) {
     EXPECT_NE(error({{"representation", x}, {"label", y}, {"split", torch::zeros({20}, torch::kInt64)}}).find("no training or no test"),
               std::string::npos);
 }
+
+// Validation rows (split = 2) are the model's to select on: in neither the training nor the test
+// part. Mislabelled copies of the test rows as validation rows leave every score as it was.
+TEST(SvcMetric, ValidationRowsAreNeitherTrainedNorTestedOn) {
+    const auto& f = fixture("classification.json")["svc"][1];  // "hard": a training set that is easy to spoil
+    TensorMap inputs{{"representation", fixture_matrix(f["x"])},
+                     {"label", torch::tensor(f["label"].get<std::vector<int64_t>>())},
+                     {"split", torch::tensor(f["split"].get<std::vector<int64_t>>())}};
+    auto plain = run_svc(inputs), with_validation = run_svc(with_mislabelled_validation_rows(inputs));
+    EXPECT_EQ(with_validation, plain);
+    EXPECT_EQ(with_validation["n_test"], 120);
+
+    TensorMap only_validation = inputs;
+    only_validation["split"] = torch::where(inputs["split"] == 0, torch::full_like(inputs["split"], 2), inputs["split"]);
+    try {
+        run_svc(only_validation);
+        ADD_FAILURE() << "no training rows, yet no error";
+    } catch (const PluginCallError& e) {
+        EXPECT_NE(std::string(e.what()).find("no training or no test samples (0 training, 120 test; validation rows, split = 2, are in neither)"),
+                  std::string::npos) << e.what();
+    }
+    TensorMap bad = inputs;
+    bad["split"] = inputs["split"] * 3;
+    try {
+        run_svc(bad);
+        ADD_FAILURE() << "split value 3, yet no error";
+    } catch (const PluginCallError& e) {
+        EXPECT_NE(std::string(e.what()).find("svc: 'split' holds values other than 0 (train), 1 (test) and 2 (validation)"),
+                  std::string::npos) << e.what();
+    }
+}

@@ -32,3 +32,19 @@ inline torch::Tensor fixture_matrix(const mvrl::json& rows) {
     for (size_t i = 0; i < values.size(); ++i) x[i] = torch::tensor(values[i], torch::kFloat64);
     return x;
 }
+
+// The inputs with validation rows appended (split = 2): copies of every test row (split = 1) whose
+// labels are deliberately wrong (the next class, cyclically). A metric that keeps validation rows
+// out of both its parts scores these inputs exactly as the original ones; one that trains on them
+// learns wrong classes, and one that tests on them counts them.
+inline mvrl::TensorMap with_mislabelled_validation_rows(const mvrl::TensorMap& inputs) {
+    const torch::Tensor& x = inputs.at("representation");
+    const torch::Tensor y = inputs.at("label"), split = inputs.at("split");
+    const torch::Tensor rows = torch::nonzero(split == 1).flatten();
+    const int64_t classes = y.max().item<int64_t>() + 1;
+    mvrl::TensorMap out = inputs;
+    out["representation"] = torch::cat({x, x.index_select(0, rows)});
+    out["label"] = torch::cat({y, (y.index_select(0, rows) + 1) % classes});
+    out["split"] = torch::cat({split, torch::full({rows.numel()}, 2, split.options())});
+    return out;
+}

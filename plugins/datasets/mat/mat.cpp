@@ -8,7 +8,10 @@
 //  - Numeric classes as matio gives them: double, single, (u)int8..64, logical, dense or sparse
 //    (sparse views are made dense). Complex, char, struct and cell views are refused.
 //  - Y: N×1 or 1×N, any numeric class; its distinct values, sorted, become 0..K-1 (int64) and
-//    info()["label_values"][k] is the value that became k.
+//    info()["label_values"][k] is the value that became k. The files of the literature call it
+//    `Y` as often as `gt` or `truelabel`, so y_variable = "auto" (the default) takes the one of the
+//    usual names (label_variable_names) that the file holds, says which in the log and in
+//    info()["y_variable"], and asks for y_variable when the file holds none or several.
 //  - normalize, per feature over all N samples (the literature's loaders do it before any split):
 //    "minmax" (default) maps each feature to [0, 1] like scikit-learn's MinMaxScaler, which is what
 //    loaders such as MFLVC's and TMC's apply to these files: the features come in wildly different
@@ -178,6 +181,31 @@ std::string variables_of(mat_t* mat) {
     return list.empty() ? "none" : list;
 }
 
+// What y_variable = "auto" looks for: the names the multi-view literature's files give their labels.
+const std::vector<std::string> label_variable_names = {"Y", "y", "gt", "label", "labels", "truelabel", "truth"};
+
+// "'a'", "'a' and 'b'", "'a', 'b' and 'c'".
+std::string quoted_list(const std::vector<std::string>& names) {
+    std::string list;
+    for (size_t i = 0; i < names.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + ("'" + names[i] + "'");
+    return list;
+}
+
+// The label variable y_variable = "auto" means: the one of label_variable_names the file holds.
+std::string auto_label_variable(mat_t* mat, const std::string& path) {
+    const auto names = variable_names(mat);
+    std::vector<std::string> found;
+    for (const auto& candidate : label_variable_names)
+        if (std::find(names.begin(), names.end(), candidate) != names.end()) found.push_back(candidate);
+    if (found.size() == 1) return found[0];
+    if (found.empty())
+        throw std::runtime_error("'" + path + "' has no label variable under the usual names (" + quoted_list(label_variable_names) +
+                                 "); its variables: " + variables_of(mat) + " (set y_variable to the one that holds the labels)");
+    throw std::runtime_error("'" + path + "' has " + std::to_string(found.size()) + " variables that could hold the labels, " +
+                             quoted_list(found) + " (set y_variable to the one that does)");
+}
+
 // matio reads a MAT v5/v7 file that was cut short without complaint (the missing bytes read as
 // zeros), so its top-level elements are walked first: each must end inside the file. Returns the
 // 0-based index of the first element that does not, with the bytes it needs, or -1.
@@ -210,7 +238,7 @@ std::pair<int64_t, uint64_t> truncated_element_v5(const std::string& path) {
 
 // The per-view orientation: true when samples are rows.
 std::vector<bool> orient(const std::vector<std::pair<int64_t, int64_t>>& dims, int64_t labels, const std::string& mode,
-                         const std::string& where) {
+                         const std::string& where, const std::string& y) {
     std::vector<bool> rows(dims.size());
     auto shape = [&](size_t v) { return "X{" + std::to_string(v + 1) + "} is " + std::to_string(dims[v].first) + "×" +
                                         std::to_string(dims[v].second); };
@@ -228,15 +256,15 @@ std::vector<bool> orient(const std::vector<std::pair<int64_t, int64_t>>& dims, i
         }
         if (n0 != labels)
             throw std::runtime_error(where + ": the views hold " + std::to_string(n0) + " samples (orientation = " + mode +
-                                     ") but Y has " + std::to_string(labels) +
-                                     " labels; Y needs one label per sample (check y_variable and the orientation parameter)");
+                                     ") but " + y + " has " + std::to_string(labels) +
+                                     " labels; " + y + " needs one label per sample (check y_variable and the orientation parameter)");
         return rows;
     }
     bool all_match = true;
     for (size_t v = 0; v < dims.size(); ++v) {
         bool r = dims[v].first == labels, c = dims[v].second == labels;
         if (r && c)
-            throw std::runtime_error(where + ": " + shape(v) + " and Y has " + std::to_string(labels) +
+            throw std::runtime_error(where + ": " + shape(v) + " and " + y + " has " + std::to_string(labels) +
                                      " labels, so either axis could hold the samples; set orientation to samples_in_rows or "
                                      "samples_in_columns");
         rows[v] = r;
@@ -253,17 +281,17 @@ std::vector<bool> orient(const std::vector<std::pair<int64_t, int64_t>>& dims, i
     std::string shapes;
     for (size_t v = 0; v < dims.size(); ++v) shapes += (v ? ", " : "") + shape(v);
     if (!common.empty())
-        throw std::runtime_error(where + ": Y has " + std::to_string(labels) + " labels but the views hold " +
-                                 std::to_string(common[0]) + " samples (" + shapes +
-                                 "); Y needs one label per sample (check y_variable)");
-    throw std::runtime_error(where + ": the views have different numbers of samples (" + shapes + "; Y has " +
+        throw std::runtime_error(where + ": " + y + " has " + std::to_string(labels) + " labels but the views hold " +
+                                 std::to_string(common[0]) + " samples (" + shapes + "); " + y +
+                                 " needs one label per sample (check y_variable)");
+    throw std::runtime_error(where + ": the views have different numbers of samples (" + shapes + "; " + y + " has " +
                              std::to_string(labels) + " labels); every view must hold the same N samples, as rows or as columns");
 }
 
 class MatDataset : public mvrl::Dataset {
 public:
     static constexpr const char* name = "mat";
-    static constexpr const char* version = "1.0.0";
+    static constexpr const char* version = "1.1.0";  // 1.1: y_variable = "auto"
     static constexpr const char* description =
         "Multi-view .mat file of the clustering literature: cell array X of view matrices (N×d or d×N), labels Y (libmatio)";
 
@@ -272,7 +300,9 @@ public:
         schema
             .add_string("path", "", "the .mat file (required; relative to the working directory)")
             .add_string("x_variable", "X", "name of the cell array of view matrices")
-            .add_string("y_variable", "Y", "name of the label vector (any numeric class; remapped to 0..K-1)")
+            .add_string("y_variable", "auto",
+                        "name of the label vector (any numeric class; remapped to 0..K-1); auto: the one of Y, y, gt, label, labels, "
+                        "truelabel, truth the file holds")
             .add_string("orientation", "auto", "where the samples are in each view: auto (the axis as long as Y), rows, columns",
                         {"auto", "samples_in_rows", "samples_in_columns"})
             .add_string("normalize", "minmax", "per feature over all samples: minmax to [0, 1] (as MFLVC/TMC loaders), standard, none",
@@ -281,7 +311,7 @@ public:
         return mvrl::data::add_missing_view_params(schema);
     }
 
-    MatDataset(const mvrl::Params& p, const mvrl::Context&) : p_(p) { read(); }
+    MatDataset(const mvrl::Params& p, const mvrl::Context& ctx) : p_(p) { read(ctx); }
 
     mvrl::json info() override {
         mvrl::json views = mvrl::json::array();
@@ -293,6 +323,7 @@ public:
                 {"has_split", mvrl::data::has_test_split(p_)},
                 {"labels", {"label"}},
                 {"label_values", label_values_},
+                {"y_variable", y_variable_},
                 {"orientation", orientation_},
                 {"normalize", p_.get_string("normalize")},
                 {"path", p_.get_string("path")}};
@@ -307,9 +338,9 @@ public:
     }
 
 private:
-    void read() {
+    void read(const mvrl::Context& ctx) {
         const std::string path = p_.get_string("path");
-        const std::string x_name = p_.get_string("x_variable"), y_name = p_.get_string("y_variable");
+        const std::string x_name = p_.get_string("x_variable");
         if (path.empty()) throw mvrl::ParamError("parameter 'path' of plugin 'mat' is required: the .mat file to read");
         std::error_code ec;
         if (!fs::exists(path, ec))
@@ -358,6 +389,12 @@ private:
         for (int d = 0; d < x->rank; ++d) views *= x->dims[d];
         if (views == 0) throw std::runtime_error(where_x + " is an empty cell array: it holds no views");
 
+        std::string y_name = p_.get_string("y_variable");
+        if (y_name == "auto") {
+            y_name = auto_label_variable(mat.get(), path);
+            ctx.log(MVRL_LOG_INFO, "'" + path + "': the labels are variable '" + y_name + "' (y_variable = \"auto\")");
+        }
+        y_variable_ = y_name;
         MatVar y = read_var(y_name, "y_variable");
         const std::string where_y = "'" + path + "', variable '" + y_name + "'";
         if (y->rank != 2 || (y->dims[0] != 1 && y->dims[1] != 1))
@@ -379,7 +416,7 @@ private:
             matrices.push_back(numeric_matrix(cell, what));
             dims.push_back({matrices.back().size(0), matrices.back().size(1)});
         }
-        std::vector<bool> in_rows = orient(dims, n_labels, p_.get_string("orientation"), where_x);
+        std::vector<bool> in_rows = orient(dims, n_labels, p_.get_string("orientation"), where_x, y_name);
 
         // Labels: sorted distinct values -> 0..K-1.
         std::map<double, int64_t> ids;
@@ -429,6 +466,7 @@ private:
     std::vector<int64_t> dims_;
     std::vector<std::string> orientation_;
     mvrl::json label_values_ = mvrl::json::array();
+    std::string y_variable_;
     int64_t n_ = 0;
 };
 

@@ -3,9 +3,14 @@
 // The representation is either an N×K soft (or one-hot) assignment, read by argmax over K, or N
 // (or N×1) integer cluster labels. CONAN's DDC/DEC head (`cluster`) is scored this way, as the
 // paper does (predictions are the head's argmax).
+//
+// Every row is scored, whatever the dataset's "split" says (train, test and validation alike): a
+// clustering is unsupervised and the labels only score it. A supervised model's predicted classes
+// are `prediction`'s, which scores the test and validation rows apart.
 #include <set>
 
 #include <mvrl/eval/clustering_scores.hpp>
+#include <mvrl/eval/predicted_ids.hpp>
 #include <mvrl/plugin.hpp>
 
 namespace {
@@ -22,20 +27,10 @@ public:
     Assignment(const mvrl::Params&, const mvrl::Context&) {}
 
     mvrl::ScalarList evaluate(const mvrl::TensorMap& inputs) override {
-        torch::Tensor a = mvrl::require_input(inputs, "representation");
+        torch::Tensor clusters =
+            mvrl::eval::predicted_ids(mvrl::require_input(inputs, "representation"), name, "cluster labels", "soft assignments");
         std::vector<int64_t> labels = mvrl::to_int64_vector(mvrl::require_input(inputs, "label"));
-        if (a.dim() == 0 || a.dim() > 2) throw mvrl::ParamError("assignment: expected N×K scores or N cluster labels, got rank " + std::to_string(a.dim()));
-        if (a.size(0) != int64_t(labels.size())) throw mvrl::ParamError("assignment: representation and label differ in length");
-        torch::Tensor clusters;
-        if (a.dim() == 2 && a.size(1) > 1) {
-            if (!torch::isfinite(a).all().item<bool>()) throw mvrl::ParamError("assignment: the assignment contains NaN or Inf");
-            clusters = a.argmax(1);
-        } else {
-            if (a.is_floating_point() && !torch::equal(a, a.round()))
-                throw mvrl::ParamError("assignment: a single column must hold integer cluster labels; for soft "
-                                       "assignments pass N×K scores");
-            clusters = a.reshape({-1});
-        }
+        if (clusters.size(0) != int64_t(labels.size())) throw mvrl::ParamError("assignment: representation and label differ in length");
         std::vector<int64_t> assigned = mvrl::to_int64_vector(clusters);
         if (std::set<int64_t>(labels.begin(), labels.end()).size() < 2)
             throw mvrl::ParamError("assignment: the labels hold one class only; ACC, NMI and ARI need two or more");

@@ -46,7 +46,8 @@
 // the quadrant. On PolyMNIST-Quadrant at 32 px with the defaults (8,000 training digits per
 // modality) they reach 96-97 % (digit) and 100 % (quadrant) held out, in about 15 s and 3 s on
 // one CPU thread (tests/metrics/coherence_test.cpp).
-// They train on the real rows of the dataset's split (split == 0; accuracy on split == 1), or,
+// They train on the real rows of the dataset's split (split == 0; accuracy on split == 1; the
+// validation rows, split == 2, are the model's to select on and in neither part), or,
 // without one, on a stratified (by the judge's own label) 80/20 split seeded by `seed` — a fixed
 // parameter, not the run's seed, so that one set of judges scores every seed of a sweep alike;
 // rows whose view `present` marks missing are left out. They are cached under the context's cache
@@ -347,14 +348,12 @@ private:
     // label's over a 4×4 grid (where: the quadrant).
     Judge judge(const torch::Tensor& images, const torch::Tensor& target, const mvrl::TensorMap& inputs, int64_t m,
                 const std::string& target_name, bool shared_label) const {
-        torch::Tensor test = inputs.count("split") ? inputs.at("split").to(torch::kCPU, torch::kInt64).flatten() == 1
-                                                   : mvrl::eval::ClassificationSplit::stratified_test_mask(
-                                                         target, p_.get_float("test_fraction"), uint64_t(p_.get_int("seed")));
-        if (test.size(0) != target.size(0)) throw ParamError("coherence: 'split' and '" + target_name + "' differ in length");
+        // The dataset's split (validation rows, split = 2, in neither part), else the seeded stratified one.
+        auto [train, test] = mvrl::eval::ClassificationSplit::train_and_test_masks(inputs, target, p_, ctx_, name);
         // A view the dataset marks missing (present[i][m] = 0) is no image to learn or test on.
         torch::Tensor usable = torch::ones_like(test);
         if (inputs.count("present")) usable = inputs.at("present").to(torch::kCPU).select(1, m) != 0;
-        torch::Tensor train_rows = torch::nonzero(~test & usable).flatten(), test_rows = torch::nonzero(test & usable).flatten();
+        torch::Tensor train_rows = torch::nonzero(train & usable).flatten(), test_rows = torch::nonzero(test & usable).flatten();
         const std::string what = "the " + target_name + " classifier of " + view(m);
         if (train_rows.numel() < 2 || test_rows.numel() == 0)
             throw ParamError("coherence: the split leaves " + std::to_string(train_rows.numel()) + " training and " +

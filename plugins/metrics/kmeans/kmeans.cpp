@@ -2,6 +2,10 @@
 // NMI (arithmetic) and ARI — the clustering protocol of MRDD, CONAN and DCMEM. Runs on the
 // representation's device (GPU when the host passes one).
 //
+// Unsupervised, as those papers score: every row is clustered and scored, whatever the dataset's
+// "split" says (train, test and validation rows alike). The labels only score the clusters, never
+// fit them, so there is no part to hold out.
+//
 // Follows scikit-learn's KMeans (lloyd): greedy k-means++ seeding with 2 + floor(ln k) local trials,
 // n_init restarts keeping the lowest inertia, stop when the squared centre shift falls below
 // tol × mean per-feature variance. An empty cluster keeps its previous centre (sklearn moves it to

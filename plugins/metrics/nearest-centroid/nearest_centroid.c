@@ -1,7 +1,8 @@
 /*
  * nearest-centroid: classification accuracy of the nearest class centroid (Euclidean) in a
- * representation. Centroids come from the training part of "split" (0 = train, 1 = test) and
- * accuracy is measured on the test part; without a split, both are the whole set.
+ * representation. Centroids come from the training part of "split" (0 = train, 1 = test,
+ * 2 = validation) and accuracy is measured on the test part; validation rows are in neither (the
+ * model selects on them, so they are not held out from it). Without a split, both are the whole set.
  *
  * Written in plain C99 against mvrl/abi.h alone: the reference for third parties who do not use
  * C++ or torch. It reads CPU tensors (float32 or float64 representation, int64 labels/split).
@@ -101,6 +102,10 @@ static mvrl_status evaluate(const char* params_json, const mvrl_tensor_list* inp
         return MVRL_ERR_INVALID_ARGUMENT;
     }
     for (i = 0; i < n; ++i) {
+        if (split && (int_element(split, i) < 0 || int_element(split, i) > 2)) {
+            set_error(err, "nearest-centroid: split values must be 0 (train), 1 (test) or 2 (validation)");
+            return MVRL_ERR_INVALID_ARGUMENT;
+        }
         if (int_element(y, i) < 0) {
             set_error(err, "nearest-centroid: labels must be non-negative");
             return MVRL_ERR_INVALID_ARGUMENT;

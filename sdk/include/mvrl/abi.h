@@ -218,10 +218,13 @@ typedef struct mvrl_estimator_api {
 } mvrl_estimator_api;
 
 /* Metric: scores a lent "representation" (N × D) against "label" (N, int64), with an optional
- * "split" (N, int64: 0 train, 1 test). With [[evaluate]] representation = "generations" it is
- * lent instead the dataset's views and labels and what the model's generate() made of them
- * ("generated/index", "generated/cross<s>/view<t>", "generated/private<s>/view<s>",
- * "generated/unconditional/view<t>"); ctx->cache_dir is where it may keep what it trains once. */
+ * "split" (N, int64: 0 train, 1 test, 2 validation). Validation rows are those a supervised model
+ * selects on (epochs, settings): a metric neither trains nor tests on them, or reports them apart
+ * (prediction's val_*); an unsupervised score of every row (kmeans, assignment) ignores split.
+ * With [[evaluate]] representation = "generations" it is lent instead the dataset's views and
+ * labels and what the model's generate() made of them ("generated/index",
+ * "generated/cross<s>/view<t>", "generated/private<s>/view<s>", "generated/unconditional/view<t>");
+ * ctx->cache_dir is where it may keep what it trains once. */
 typedef struct mvrl_metric_api {
     uint32_t struct_size;
     mvrl_status (*evaluate)(const char* params_json, const mvrl_tensor_list* inputs,
