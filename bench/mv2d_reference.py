@@ -26,8 +26,8 @@ std::mt19937_64 seeded 300 and libstdc++'s std::shuffle, ported here) and traini
 training rows only, in their dataset order; each epoch a torch.randperm of them from a generator
 seeded with the run's seed, batches of B (a last batch of one skipped), every step's scalars read
 back with .item(), the epoch's sample-weighted means of the losses. Model and noise are seeded as
-the plugin seeds them (torch.manual_seed(seed), then the modules built in the order a GCC build of
-the plugin builds them; the same ops in the same order after that), so on the same libtorch build
+the plugin seeds them (torch.manual_seed(seed), then the modules built in the order the
+plugin builds them; the same ops in the same order after that), so on the same libtorch build
 the first epoch's losses agree with ours bit for bit.
 
 It prints one line of key=value pairs: samples_per_second (the median of the per-epoch samples/s
@@ -186,10 +186,10 @@ def training_rows(labels, fractions, seed):
 class ViewEncoder(nn.Module):
     def __init__(self, d, hidden, feature):
         super().__init__()
-        # The plugin's nn::Sequential(Linear(d, hidden), ReLU, Linear(hidden, feature), ReLU): GCC evaluates
-        # a call's arguments right to left, so its second Linear draws its initial weights first.
-        second = nn.Linear(hidden, feature)
+        # The plugin builds its two Linear layers first to last (named locals: the order does not
+        # depend on the compiler), so their initial weights are drawn in this order.
         first = nn.Linear(d, hidden)
+        second = nn.Linear(hidden, feature)
         self.mlp = nn.Sequential(first, nn.ReLU(), second, nn.ReLU())
 
     def forward(self, x):

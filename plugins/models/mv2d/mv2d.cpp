@@ -47,7 +47,11 @@ struct ViewEncoderImpl : nn::Module {
         } else {
             in_width = view.size();
         }
-        mlp = register_module("mlp", nn::Sequential(nn::Linear(in_width, hidden), nn::ReLU(), nn::Linear(hidden, feature), nn::ReLU()));
+        // Built one by one: a call's arguments are evaluated in an unspecified order (GCC: right to
+        // left), and the initial weights would then depend on the compiler.
+        nn::Linear first(in_width, hidden);
+        nn::Linear second(hidden, feature);
+        mlp = register_module("mlp", nn::Sequential(first, nn::ReLU(), second, nn::ReLU()));
     }
     torch::Tensor forward(const torch::Tensor& x) {
         torch::Tensor flat = conv ? conv->forward(x).flatten(1) : x.flatten(1);
