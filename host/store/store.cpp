@@ -3,9 +3,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include "config/experiment.hpp"
 #include "schema.hpp"
@@ -85,6 +87,20 @@ void exec(sqlite3* db, const std::string& sql) {
     }
 }
 
+// Switches a store to WAL. SQLite does not call the busy handler for a journal-mode change that
+// races another connection's (two sweeps creating one new store at once get SQLITE_BUSY at
+// once), so this waits its turn itself, within the same timeout as every other write.
+void enable_wal(sqlite3* db) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+        const int rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL;", nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) return;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) throw StoreError(std::string("SQLite: ") + sqlite3_errmsg(db));
+        if (std::chrono::steady_clock::now() > deadline) throw StoreError("SQLite: database is locked (waited for WAL mode)");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 sqlite3* open_database(const std::filesystem::path& path, int flags) {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -159,7 +175,8 @@ Store Store::open_for_writing(const std::filesystem::path& path) {
     if (ec) throw StoreError("cannot create the folder of database '" + path.string() + "': " + ec.message());
     Store store(path, open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
     try {
-        exec(store.db_, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+        enable_wal(store.db_);
+        exec(store.db_, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
         store.migrate();
     } catch (const StoreError& e) {
         throw StoreError("database '" + path.string() + "' is not usable for writing: " + e.what());
