@@ -97,6 +97,8 @@ int run_report_command(const std::vector<std::string>& args, const GlobalOptions
                       << " --db " << db.string() << "` first, with the same --set overrides\n";
             return kExitUsage;
         }
+        for (const auto& r : in.run_rows)
+            if (r.warnings > 0) in.warnings[r.id] = store.warnings_of_run(r.id);
         in.metrics = store.metrics_of_keys(keys);
         in.final_losses = store.final_losses_of_keys(keys);
         in.curves = store.curves_of_keys(keys);

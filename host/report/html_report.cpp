@@ -272,6 +272,16 @@ std::string embedding_figure(const Experiment& e, size_t index, const ReportInpu
            html_escape(skipped) + ".") + "</p>\n";
 }
 
+// A run's warnings under its error, one click away.
+std::string warnings_of(const ReportInputs& in, const RunRow* r) {
+    auto it = r ? in.warnings.find(r->id) : in.warnings.end();
+    if (it == in.warnings.end() || it->second.empty()) return "";
+    std::string html = "<details class=\"warnings\"><summary>" + std::to_string(it->second.size()) + " warning" +
+                       (it->second.size() > 1 ? "s" : "") + "</summary><ul>";
+    for (const auto& w : it->second) html += "<li>" + html_escape(w.source + ": " + w.message) + "</li>";
+    return html + "</ul></details>";
+}
+
 std::string run_list(const ReportInputs& in) {
     std::unordered_map<std::string, const RunRow*> row_of;
     for (const auto& r : in.run_rows) row_of[r.key] = &r;
@@ -289,7 +299,7 @@ std::string run_list(const ReportInputs& in) {
             << html_escape(r ? r->device : "") << "</td><td>" << html_escape(r ? r->started_at : "") << "</td><td>"
             << html_escape(r ? r->finished_at : "") << "</td><td>" << (r && r->train_seconds > 0 ? short_number(r->train_seconds, 4) : "")
             << "</td><td>" << (r && r->samples_per_second > 0 ? short_number(r->samples_per_second, 4) : "") << "</td><td>"
-            << html_escape(r ? r->error : "") << "</td><td><details><summary>" << run.key.substr(0, 12)
+            << html_escape(r ? r->error : "") << warnings_of(in, r) << "</td><td><details><summary>" << run.key.substr(0, 12)
             << "</summary><pre>" << html_escape(run.config.dump(2)) << "</pre></details></td></tr>\n";
     }
     out << "</tbody>\n</table>\n";

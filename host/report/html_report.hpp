@@ -4,6 +4,7 @@
 // Nothing is fetched: the page opens from any folder with the network off.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,7 @@ struct ReportInputs {
     std::vector<std::pair<std::string, double>> final_losses;
     std::vector<CurvePoint> curves;
     std::vector<RunRow> run_rows;          // the runs the store has, by key
+    std::map<int64_t, std::vector<RunWarning>> warnings;  // by run id: what plugins and the host logged as warnings
     std::optional<SweepRow> sweep;         // the experiment's latest sweep
     std::vector<PluginRecord> plugins;     // the plugins its runs name
     std::vector<EmbeddingJob> embeddings;

@@ -47,4 +47,12 @@ expect_match "$(sqlite3 "$WORK/no-split.sqlite" "select error from runs limit 1"
 sed 's/^rows = "train"/rows = "train"\nsplit = [0.7, 0.2, 0.1]/' "$WORK/no-split.toml" > "$WORK/host-split.toml"
 mvrl sweep "$WORK/host-split.toml" --db "$WORK/host-split.sqlite" > /dev/null 2>&1 || fail "sweep with train.split failed"
 expect_eq "$(sqlite3 "$WORK/host-split.sqlite" "select value from metrics where name = 'n_test'")" 39.0 "test rows of a 70/20/10 split of 67/67/66"
+# train.split over a dataset that gives its own split: replaced, with a warning the report shows.
+sed 's/^rows = "train"/rows = "train"\nsplit = [0.8, 0.2]/; /^\[\[ablation\]\]/,$d' "$exp" > "$WORK/replaced.toml"
+mvrl sweep "$WORK/replaced.toml" --db "$WORK/replaced.sqlite" > /dev/null 2>&1 || fail "sweep replacing the dataset's split failed"
+expect_match "$(sqlite3 "$WORK/replaced.sqlite" "select source || ': ' || message from run_warnings")" \
+  '^host: train.split replaces the split the dataset gave$' "the replacement's warning"
+mvrl report "$WORK/replaced.toml" --db "$WORK/replaced.sqlite" -o "$WORK/replaced.html" > /dev/null 2>&1 || fail "report failed"
+grep -q '<details class="warnings"><summary>1 warning</summary><ul><li>host: train.split replaces the split the dataset gave</li>' \
+  "$WORK/replaced.html" || fail "the report does not show the run's warning"
 echo "ok: supervised protocol"
