@@ -3,7 +3,6 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <set>
 
 #include <boost/program_options.hpp>
 
@@ -32,16 +31,9 @@ std::string utc_now() {
     return text;
 }
 
-// The plugin records of the plugins (name and version) the runs' configurations name.
+// The store's records of the plugins (name and version) the runs' configurations name.
 std::vector<host::PluginRecord> plugins_of_runs(host::Store& store, const std::vector<host::PlannedRun>& runs) {
-    std::set<std::pair<std::string, std::string>> used;
-    for (const auto& run : runs) {
-        const json& c = run.config;
-        for (const char* section : {"dataset", "model"}) used.emplace(c[section]["plugin"], c[section]["version"]);
-        for (const auto& entry : c["evaluate"]) used.emplace(entry["metric"], entry["version"]);
-        if (c.contains("estimate"))
-            for (const auto& entry : c["estimate"]) used.emplace(entry["estimator"], entry["version"]);
-    }
+    const auto used = host::plugin_versions_used(runs);
     std::vector<host::PluginRecord> out;
     for (auto& p : store.recorded_plugins())
         if (used.count({p.name, p.version})) out.push_back(std::move(p));

@@ -64,6 +64,14 @@ Axis nice_axis(double lo, double hi) {
     return a;
 }
 
+// The x title under the plot area and the y title beside it, turned upright.
+void axis_titles(std::ostringstream& out, const std::string& x_label, const std::string& y_label) {
+    out << "<text x=\"" << coord((kLeft + kWidth - kRight) / 2) << "\" y=\"" << coord(kHeight - 12)
+        << "\" text-anchor=\"middle\">" << html_escape(x_label) << "</text>\n";
+    out << "<text transform=\"translate(16," << coord((kTop + kHeight - kBottom) / 2) << ") rotate(-90)\" text-anchor=\"middle\">"
+        << html_escape(y_label) << "</text>\n";
+}
+
 class Frame {
 public:
     Frame(Axis x, Axis y) : x_(std::move(x)), y_(std::move(y)) {}
@@ -89,10 +97,8 @@ public:
         }
         out << "<rect x=\"" << coord(kLeft) << "\" y=\"" << coord(kTop) << "\" width=\"" << coord(kWidth - kLeft - kRight)
             << "\" height=\"" << coord(kHeight - kTop - kBottom) << "\" fill=\"none\" stroke=\"#999\"/>\n";
-        out << "<text x=\"" << coord((kLeft + kWidth - kRight) / 2) << "\" y=\"" << coord(kHeight - 12)
-            << "\" text-anchor=\"middle\">" << html_escape(x_label) << "</text>\n";
-        out << "<text transform=\"translate(16," << coord((kTop + kHeight - kBottom) / 2) << ") rotate(-90)\" text-anchor=\"middle\">"
-            << html_escape(y_label) << "</text>\n</g>\n";
+        axis_titles(out, x_label, y_label);
+        out << "</g>\n";
     }
 
 private:
@@ -218,9 +224,8 @@ std::string svg_heatmap(const Heatmap& m) {
     for (size_t yi = 0; yi < m.y_values.size(); ++yi)
         out << "<text x=\"" << coord(kLeft - 6) << "\" y=\"" << coord(kHeight - kBottom - h * (double(yi) + 0.5) + 4)
             << "\" text-anchor=\"end\">" << html_escape(m.y_values[yi]) << "</text>\n";
-    out << "<text x=\"" << coord((kLeft + kWidth - kRight) / 2) << "\" y=\"" << coord(kHeight - 12) << "\" text-anchor=\"middle\">"
-        << html_escape(m.x_label) << "</text>\n<text transform=\"translate(16," << coord((kTop + kHeight - kBottom) / 2)
-        << ") rotate(-90)\" text-anchor=\"middle\">" << html_escape(m.y_label) << "</text>\n</g>\n";
+    axis_titles(out, m.x_label, m.y_label);
+    out << "</g>\n";
     if (std::isfinite(lo)) {
         out << "<g class=\"colour-scale\" font-size=\"11\"><rect x=\"" << coord(kWidth - kRight + 12) << "\" y=\"" << coord(kTop)
             << "\" width=\"12\" height=\"12\" fill=\"" << shade(hi) << "\"/><text x=\"" << coord(kWidth - kRight + 30) << "\" y=\""

@@ -43,10 +43,10 @@ torch::Tensor joint_probabilities(const torch::Tensor& distances, double perplex
     torch::Tensor lo = torch::full({n, 1}, 0.0, distances.options());
     torch::Tensor hi = torch::full({n, 1}, INFINITY, distances.options());
     torch::Tensor off_diagonal = 1 - torch::eye(n, distances.options());
+    // Subtracting each row's smallest off-diagonal distance keeps exp() from underflowing.
+    const torch::Tensor shifted = distances - (distances + torch::eye(n, distances.options()) * 1e300).amin(1, true);
     torch::Tensor p;
     for (int step = 0; step < 100; ++step) {
-        // Subtracting each row's smallest off-diagonal distance keeps exp() from underflowing.
-        torch::Tensor shifted = distances - (distances + torch::eye(n, distances.options()) * 1e300).amin(1, true);
         p = torch::exp(-shifted * beta) * off_diagonal;
         torch::Tensor sum = p.sum(1, true).clamp_min(1e-300);
         torch::Tensor entropy = torch::log(sum) + beta * (shifted * p).sum(1, true) / sum;

@@ -44,6 +44,12 @@ private:
     mvrl_context context_{};
 };
 
+// A dataset's views are its tensors view0, view1, ...; every other tensor it gives ("label",
+// "split", "present", further labels) is not one.
+inline bool is_view_tensor(const std::string& name) {
+    return name.size() > 4 && name.compare(0, 4, "view") == 0 && name.find_first_not_of("0123456789", 4) == std::string::npos;
+}
+
 class DatasetHandle {
 public:
     DatasetHandle(const Plugin& plugin, const std::string& params_json, const HostContext& ctx);

@@ -91,7 +91,7 @@ SupervisedData apply_supervised_protocol(const json& train, TensorMap& data, jso
     if (rows.numel() == 0) throw std::invalid_argument("train.rows = \"train\": the split has no training row");
     SupervisedData out{rows_of(data, rows), rows.numel(), {}};
     for (const auto& [name, t] : data)
-        if (name.rfind("view", 0) == 0 || name == "present") out.encoding[name] = t;
+        if (is_view_tensor(name) || name == "present") out.encoding[name] = t;
     return out;
 }
 

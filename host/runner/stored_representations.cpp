@@ -4,9 +4,9 @@
 
 #include <fstream>
 #include <iterator>
-#include <regex>
 
 #include "config/experiment.hpp"
+#include "plugin_handles.hpp"
 
 namespace mvrl::host {
 
@@ -32,9 +32,8 @@ ArtifactRecord save_representations(const std::filesystem::path& database, const
     TensorMap kept, labels;
     for (const auto& [name, t] : reps)
         if (t.dim() > 0 && t.size(0) > 0 && t.numel() / t.size(0) <= kMaxStoredWidth) kept[name] = t;
-    static const std::regex view_name("view[0-9]+");
     for (const auto& [name, t] : data)
-        if (!std::regex_match(name, view_name)) labels[name] = t;
+        if (!is_view_tensor(name)) labels[name] = t;
 
     c10::impl::GenericDict file(c10::StringType::get(), c10::AnyType::get());
     file.insert("representations", dict_of(kept));

@@ -18,14 +18,21 @@ PluginRecord record_of(const Plugin& p) {
             p.path.string(), file_sha256(p.path), p.torch_version, p.params_schema_json, p.description};
 }
 
+std::set<std::pair<std::string, std::string>> plugin_versions_used(const std::vector<PlannedRun>& runs) {
+    std::set<std::pair<std::string, std::string>> used;
+    for (const auto& r : runs) {
+        const json& c = r.config;
+        // A config resolved against a registry always has each version; "" where one does not.
+        for (const char* section : {"dataset", "model"}) used.emplace(c.at(section).at("plugin"), c.at(section).value("version", ""));
+        for (const auto& e : c.at("evaluate")) used.emplace(e.at("metric"), e.value("version", ""));
+        for (const auto& e : c.value("estimate", json::array())) used.emplace(e.at("estimator"), e.value("version", ""));
+    }
+    return used;
+}
+
 std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry) {
     std::set<std::string> names;
-    for (const auto& r : runs) {
-        names.insert(r.config["dataset"]["plugin"]);
-        names.insert(r.config["model"]["plugin"]);
-        for (const auto& e : r.config["evaluate"]) names.insert(e["metric"]);
-        for (const auto& e : r.config.value("estimate", json::array())) names.insert(e["estimator"]);
-    }
+    for (const auto& [name, version] : plugin_versions_used(runs)) names.insert(name);
     std::vector<PluginRecord> records;
     for (const auto& name : names) {
         if (const Plugin* p = registry.find(name)) records.push_back(record_of(*p));

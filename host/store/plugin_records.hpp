@@ -3,6 +3,9 @@
 // records as JSON: how mvrl-worker describes plugin libraries to mvrl-run.
 #pragma once
 
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "config/experiment.hpp"
@@ -14,6 +17,8 @@ namespace mvrl::host {
 std::string file_sha256(const std::filesystem::path& path);
 
 PluginRecord record_of(const Plugin& plugin);
+// (name, version) of each plugin the runs' resolved configs name: dataset, model, metrics, estimators.
+std::set<std::pair<std::string, std::string>> plugin_versions_used(const std::vector<PlannedRun>& runs);
 std::vector<PluginRecord> records_of_plugins_used(const std::vector<PlannedRun>& runs, const PluginRegistry& registry);
 
 // The reverse: a described plugin (known, not callable), and a registry of them.
