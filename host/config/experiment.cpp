@@ -272,6 +272,11 @@ json entries_for_model(const json& entries, const json& model) {
     return out;
 }
 
+double read_number(const toml::node& node, const std::string& what, const Reader& reader) {
+    if (!node.is_number()) reader.fail(node.source(), what + " must be a number");
+    return node.is_integer() ? double(node.as_integer()->get()) : node.as_floating_point()->get();
+}
+
 // Table rows, line-figure lines and curve groups: "ablation", "dataset", "seed" or a dotted key.
 void check_row_key(const std::string& row, const std::string& what, const toml::node& node, const Reader& reader) {
     const auto dot = row.find('.');
@@ -303,10 +308,7 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
                                                std::to_string(spec.columns.size()) + " columns (one per column, in order)");
     }
     if (t.get("lower_is_better")) spec.lower_is_better = string_list(*t.get("lower_is_better"), "lower_is_better", reader);
-    if (auto* s = t.get("scale")) {
-        if (!s->is_number()) reader.fail(s->source(), "[[table]] scale must be a number");
-        spec.scale = s->is_integer() ? double(s->as_integer()->get()) : s->as_floating_point()->get();
-    }
+    if (auto* s = t.get("scale")) spec.scale = read_number(*s, "[[table]] scale", reader);
     if (auto* d = t.get("digits")) {
         if (!d->is_integer() || d->as_integer()->get() < 0 || d->as_integer()->get() > 12)
             reader.fail(d->source(), "[[table]] digits must be an integer from 0 to 12");
@@ -347,11 +349,6 @@ TableSpec read_table(const toml::table& t, const Reader& reader) {
         }
     }
     return spec;
-}
-
-double read_number(const toml::node& node, const std::string& what, const Reader& reader) {
-    if (!node.is_number()) reader.fail(node.source(), what + " must be a number");
-    return node.is_integer() ? double(node.as_integer()->get()) : node.as_floating_point()->get();
 }
 
 // A swept key a figure draws along: it must be one of [sweep]'s keys.

@@ -141,18 +141,21 @@ void select_runs(std::vector<Row>& rows, const std::vector<ColumnSpec>& columns,
     }
 }
 
+// What a table selects by, as its headers say it: "loss", or a column without "metric:".
+std::string select_criterion(const TableSpec& t) {
+    std::string criterion = t.select.substr(t.select.find(':') + 1);
+    return criterion.rfind("metric:", 0) == 0 ? criterion.substr(7) : criterion;
+}
+
 // " (min loss)", " (max prediction.val_ACC)": what the selected columns were chosen by.
 std::string selected_suffix(const TableSpec& t) {
-    const auto colon = t.select.find(':');
-    std::string criterion = t.select.substr(colon + 1);
-    if (criterion.rfind("metric:", 0) == 0) criterion = criterion.substr(7);
-    return " (" + t.select.substr(0, colon) + " " + criterion + ")";
+    return " (" + t.select.substr(0, t.select.find(':')) + " " + select_criterion(t) + ")";
 }
 
 // The CSV's column of the selected run's score: "selected final_loss" or "selected <column>".
 std::string selected_score_header(const TableSpec& t) {
-    const std::string criterion = t.select.substr(t.select.find(':') + 1);
-    return criterion == "loss" ? "selected final_loss" : "selected " + criterion.substr(criterion.rfind("metric:", 0) == 0 ? 7 : 0);
+    const std::string criterion = select_criterion(t);
+    return criterion == "loss" ? "selected final_loss" : "selected " + criterion;
 }
 
 std::string number(double x, const TableSpec& t) {
@@ -175,11 +178,17 @@ public:
     Writer(const TableSpec& t, TableFormat f, const std::vector<std::string>& row_keys, const std::vector<ColumnSpec>& columns)
         : t_(t), f_(f), row_keys_(row_keys), columns_(columns) {}
 
-    std::string cell(const Cell& c, int row_runs) const {
-        if (!c.n) return f_ == TableFormat::Latex ? "--" : "–";
+    // "51.0 ± 1.0", with "(n=2)" when some of the row's runs have no value.
+    std::string value_text(const Cell& c, int row_runs) const {
         std::string text = number(c.mean, t_);
         if (c.n > 1) text += (f_ == TableFormat::Latex ? " $\\pm$ " : " ± ") + number(c.std, t_);
         if (c.n != row_runs) text += " (n=" + std::to_string(c.n) + ")";
+        return text;
+    }
+
+    std::string cell(const Cell& c, int row_runs) const {
+        if (!c.n) return f_ == TableFormat::Latex ? "--" : "–";
+        const std::string text = value_text(c, row_runs);
         if (c.rank == 1) return f_ == TableFormat::Latex ? "\\textbf{" + text + "}" : "**" + text + "**";
         if (c.rank == 2) return f_ == TableFormat::Latex ? "\\underline{" + text + "}" : "<u>" + text + "</u>";
         return text;
@@ -250,9 +259,7 @@ private:
 
     std::string html_cell(const Cell& c, int row_runs) const {
         if (!c.n) return "<td class=\"value\" data-n=\"0\">–</td>";
-        std::string text = number(c.mean, t_);
-        if (c.n > 1) text += " ± " + number(c.std, t_);
-        if (c.n != row_runs) text += " (n=" + std::to_string(c.n) + ")";
+        std::string text = value_text(c, row_runs);
         if (c.rank == 1) text = "<b>" + text + "</b>";
         if (c.rank == 2) text = "<u>" + text + "</u>";
         return "<td class=\"value\" data-mean=\"" + raw(c.mean) + "\" data-std=\"" + (c.n > 1 ? raw(c.std) : "") +
