@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 
 #include "registry/plugin_registry.hpp"
+#include "store/store.hpp"
 
 namespace mvrl::cli {
 
@@ -42,6 +43,14 @@ std::filesystem::path worker_executable(const GlobalOptions& global);
 // mvrl-worker describes them (see plugin_scan.hpp): enough to list them and to expand experiments.
 host::PluginRegistry load_registry(const GlobalOptions& global);
 
+// Merges each shard into `store` (Store::merge_shard), saying on stderr what each did; a refused
+// shard is named and the others still merge.
+struct MergeSummary {
+    int merged = 0;
+    std::vector<std::filesystem::path> refused;
+};
+MergeSummary merge_shards(host::Store& store, const std::vector<std::filesystem::path>& shards, const char* command);
+
 int run_plugins_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_worker_command(const std::vector<std::string>& args, const GlobalOptions& global);
@@ -49,5 +58,8 @@ int run_runs_command(const std::vector<std::string>& args, const GlobalOptions& 
 int run_table_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_evaluate_command(const std::vector<std::string>& args, const GlobalOptions& global);
 int run_report_command(const std::vector<std::string>& args, const GlobalOptions& global);
+int run_merge_command(const std::vector<std::string>& args, const GlobalOptions& global);
+int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions& global);
+int run_slurm_task_command(const std::vector<std::string>& args, const GlobalOptions& global);
 
 }  // namespace mvrl::cli

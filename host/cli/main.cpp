@@ -39,7 +39,10 @@ const std::vector<Command>& commands() {
         {"worker", "claim and execute queued runs of a sweep (started by sweep)", run_worker_command, nullptr},
         {"evaluate", "score finished runs' stored representations with a metric; adds metric rows", run_evaluate_command,
          nullptr},
-        {"merge", "fold SQLite shards (e.g. from Slurm array tasks) into one store", {}, "issue 4"},
+        {"slurm", "queue a sweep as Slurm job arrays (one SQLite shard per task, merged after); --status to watch it",
+         run_slurm_command, nullptr},
+        {"slurm-task", "", run_slurm_task_command, nullptr},  // what a Slurm array task runs (not listed)
+        {"merge", "fold SQLite shards (e.g. from Slurm array tasks) into one store, by run key", run_merge_command, nullptr},
     };
     return table;
 }
@@ -49,6 +52,7 @@ void print_usage(const po::options_description& global) {
                  "Multi-view representation learning experiments: TOML in, SQLite and tables out.\n\n"
                  "commands:\n";
     for (const auto& c : commands()) {
+        if (!*c.summary) continue;
         std::printf("  %-9s %s%s\n", c.name, c.summary, c.run ? "" : "  [not yet available]");
     }
     std::cout << "\n" << global

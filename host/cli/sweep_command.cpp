@@ -29,16 +29,6 @@ namespace {
 namespace po = boost::program_options;
 using namespace host;
 
-// One planned run per key, in planned order: two rows that resolve to the same configuration
-// are one run, listed in both rows.
-std::vector<PlannedRun> distinct_runs(const std::vector<PlannedRun>& runs) {
-    std::vector<PlannedRun> out;
-    std::set<std::string> seen;
-    for (const auto& r : runs)
-        if (seen.insert(r.key).second) out.push_back(r);
-    return out;
-}
-
 std::string row_name(const PlannedRun& r) {
     return "'" + r.variant + "'" + (r.grid_point == json::object() ? "" : " " + r.grid_point.dump()) + " seed " +
            std::to_string(r.seed);

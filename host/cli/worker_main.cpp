@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
         ("db", po::value<std::string>()->default_value("results/mvrl.sqlite"), "SQLite store")
         ("sweep", po::value<int64_t>(), "the sweep whose queued runs to execute")
         ("name", po::value<std::string>()->default_value("w"), "worker name shown in the store")
+        ("files-dir", po::value<std::string>(), "folder of checkpoints/, artifacts/ and caches (default: the store's folder)")
         ("threads", po::value<int>()->default_value(0), "intra-op threads per run (0: all cores)")
         ("max-attempts", po::value<int>()->default_value(3), "attempts per run for workers killed from outside (SIGKILL)")
         ("stale-after", po::value<double>()->default_value(120.0),
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
     w.name = vm["name"].as<std::string>();
     w.max_attempts = vm["max-attempts"].as<int>();
     w.stale_after_seconds = vm["stale-after"].as<double>();
+    if (vm.count("files-dir")) w.files_dir = vm["files-dir"].as<std::string>();
     if (w.max_attempts < 1) {
         std::cerr << "mvrl-worker: --max-attempts must be at least 1\n";
         return 2;

@@ -706,4 +706,12 @@ std::vector<PlannedRun> expand_runs(const Experiment& e, const PluginRegistry& r
     return runs;
 }
 
+std::vector<PlannedRun> distinct_runs(const std::vector<PlannedRun>& runs) {
+    std::vector<PlannedRun> out;
+    std::set<std::string> seen;
+    for (const auto& r : runs)
+        if (seen.insert(r.key).second) out.push_back(r);
+    return out;
+}
+
 }  // namespace mvrl::host

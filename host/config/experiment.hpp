@@ -102,6 +102,10 @@ struct PlannedRun {
 // completed with defaults. Throws ConfigError naming the variant and key on a bad parameter.
 std::vector<PlannedRun> expand_runs(const Experiment& experiment, const PluginRegistry& registry);
 
+// One planned run per key, in planned order: two rows that resolve to the same configuration
+// are one run, listed in both rows.
+std::vector<PlannedRun> distinct_runs(const std::vector<PlannedRun>& runs);
+
 // Sets a dotted key ("model.params.lr") inside a JSON object, creating objects on the way.
 void set_dotted(json& target, const std::string& dotted_key, const json& value);
 // Reads a dotted key; null when absent.

@@ -51,8 +51,8 @@ json read_state(const fs::path& file) {
 
 }  // namespace
 
-RunCheckpoint::RunCheckpoint(const fs::path& database, const std::string& run_key)
-    : folder_(database.parent_path() / "checkpoints" / run_key) {}
+RunCheckpoint::RunCheckpoint(const fs::path& files_dir, const std::string& run_key)
+    : folder_(files_dir / "checkpoints" / run_key) {}
 
 std::optional<TrainingPosition> RunCheckpoint::find(std::string& why_not) const {
     why_not.clear();

@@ -27,7 +27,8 @@ struct TrainingPosition {
 
 class RunCheckpoint {
 public:
-    RunCheckpoint(const std::filesystem::path& database, const std::string& run_key);
+    // `files_dir`: the folder of the store's run files (see stored_representations.hpp).
+    RunCheckpoint(const std::filesystem::path& files_dir, const std::string& run_key);
 
     // The last complete checkpoint's position, if any. A checkpoint that cannot be read is reported
     // through `why_not` and treated as absent (the run starts from scratch).

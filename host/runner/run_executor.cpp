@@ -321,8 +321,6 @@ std::string names_of(const TensorMap& m) {
     return out;
 }
 
-// Beside the store, as its checkpoints/: what metrics train once per dataset, shared by its runs.
-std::string metric_cache_dir(const std::filesystem::path& database) { return (database.parent_path() / "metric-cache").string(); }
 
 // What an [[evaluate]] entry lends its metric: a representation with its label, or, for
 // representation = "generations", the generated images with every dataset tensor (generated_views.hpp).
@@ -401,7 +399,7 @@ std::string resolve_device(const std::string& requested) {
 }
 
 RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
-                      const std::atomic<bool>& stop, int default_threads, const std::string& cache_dir) {
+                      const std::atomic<bool>& stop, int default_threads, const std::filesystem::path& files_dir) {
     RunResult result;
     RunLog log;
     try {
@@ -414,7 +412,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         std::cerr << "run " << run.id << ": " << result.timings.threads << " intra-op threads, BLAS "
                   << loaded_library_path("libblas.so") << ", OMP_WAIT_POLICY=" << (wait_policy ? wait_policy : "(unset)") << "\n";
         torch::manual_seed(uint64_t(run.seed));
-        HostContext ctx(device_name, uint64_t(run.seed), result.timings.threads, cache_dir, &log);
+        HostContext ctx(device_name, uint64_t(run.seed), result.timings.threads, (files_dir / "cache").string(), &log);
         torch::Device device(device_name);
         result.timings.device = device_name;
 
@@ -426,15 +424,15 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         SupervisedData supervised = apply_supervised_protocol(config["train"], data, dataset_info, n, log);
         ModelHandle model(registry.require(config["model"]["plugin"], MVRL_KIND_MODEL), config["model"]["params"].dump(),
                           dataset_info, ctx);
-        RunCheckpoint checkpoint(store.path(), run.key);
+        RunCheckpoint checkpoint(files_dir, run.key);
         Trainer(run, store, stop, checkpoint, log).train(model, supervised.training, supervised.training_rows, device, result.timings);
 
         auto eval_start = Clock::now();
         TensorMap reps = encode_all(model, supervised.encoding, n, config["train"]["eval_batch_size"].get<int64_t>());
         // Kept for `mvrl-run evaluate` (stored_representations.hpp) before any metric can fail the run.
-        store.record_artifact(run.id, save_representations(store.path(), run.key, reps, data));
-        // Metrics cache what they train (e.g. coherence's classifiers) beside the store, not per user.
-        HostContext metric_ctx(device_name, uint64_t(run.seed), result.timings.threads, metric_cache_dir(store.path()), &log);
+        store.record_artifact(run.id, save_representations(files_dir, run.key, reps, data));
+        // Metrics cache what they train (e.g. coherence's classifiers) with the store's files, not per user.
+        HostContext metric_ctx(device_name, uint64_t(run.seed), result.timings.threads, (files_dir / "metric-cache").string(), &log);
         EvaluationInputs sources{model, data, reps, int64_t(dataset_info["views"].size()), config["train"]["eval_batch_size"].get<int64_t>(), {}};
         result.metrics = evaluate_all(run, registry, sources, metric_ctx);
         for (auto& value : estimate_all(run, registry, reps, ctx)) result.metrics.push_back(std::move(value));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <string>
 
 #include "registry/plugin_registry.hpp"
@@ -28,8 +29,10 @@ std::string resolve_device(const std::string& requested);
 
 // Executes a claimed run, writing curves and heartbeats to `store` as it goes (not the final
 // status: the caller records the result). `stop` is polled between steps.
-// `cache_dir`: where dataset plugins may keep decoded data between runs ("" for none).
+// `files_dir`: the folder of the store's run files: checkpoints/, artifacts/, cache/ (what dataset
+// plugins decode once), metric-cache/ (what metrics train once). The store's own folder, except
+// for a Slurm task's shard on node-local disk, whose files go beside the main store.
 RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Store& store,
-                      const std::atomic<bool>& stop, int default_threads, const std::string& cache_dir);
+                      const std::atomic<bool>& stop, int default_threads, const std::filesystem::path& files_dir);
 
 }  // namespace mvrl::host

@@ -27,7 +27,7 @@ TensorMap map_of(const c10::IValue& value, const std::string& what) {
 
 }  // namespace
 
-ArtifactRecord save_representations(const std::filesystem::path& database, const std::string& run_key, const TensorMap& reps,
+ArtifactRecord save_representations(const std::filesystem::path& files_dir, const std::string& run_key, const TensorMap& reps,
                                     const TensorMap& data) {
     TensorMap kept, labels;
     for (const auto& [name, t] : reps)
@@ -42,7 +42,7 @@ ArtifactRecord save_representations(const std::filesystem::path& database, const
 
     ArtifactRecord record{"representations", "artifacts/" + run_key + "/representations.pt", int64_t(bytes.size()),
                           sha256_hex(std::string(bytes.begin(), bytes.end()))};
-    const std::filesystem::path path = database.parent_path() / record.path;
+    const std::filesystem::path path = files_dir / record.path;
     // Written beside and renamed into place: a reader never sees half a file.
     const std::filesystem::path partial = path.string() + ".partial." + std::to_string(getpid());
     std::error_code ec;

@@ -27,8 +27,9 @@ struct StoredRepresentations {
     TensorMap representations, labels;
 };
 
-// Writes the file and returns its record.
-ArtifactRecord save_representations(const std::filesystem::path& database, const std::string& run_key, const TensorMap& reps,
+// Writes the file under `files_dir` (the folder of the store's run files: the store's own folder,
+// or the main store's for a Slurm task's shard) and returns its record, relative to that folder.
+ArtifactRecord save_representations(const std::filesystem::path& files_dir, const std::string& run_key, const TensorMap& reps,
                                     const TensorMap& data);
 
 // Reads a recorded file back; throws std::runtime_error when it is missing or its SHA-256 differs.

@@ -34,6 +34,7 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
     Store store = Store::open_existing(options.db);
     const std::string host = this_host_name();
     const int64_t pid = getpid();
+    const std::filesystem::path files_dir = options.files_dir.empty() ? options.db.parent_path() : options.files_dir;
     for (int idle_polls = 0; !g_stop;) {
         auto run = store.claim_next_run(options.sweep_id, options.name, pid, host);
         if (!run) {
@@ -45,8 +46,7 @@ int run_worker(const WorkerOptions& options, const PluginRegistry& registry) {
             continue;
         }
         std::cerr << "[" << options.name << "] run " << run->id << " (" << run->variant << ", seed " << run->seed << ")\n";
-        RunResult result = execute_run(*run, registry, store, g_stop, options.threads,
-                                       (options.db.parent_path() / "cache").string());
+        RunResult result = execute_run(*run, registry, store, g_stop, options.threads, files_dir);
         store.record_warnings(run->id, result.warnings);
         switch (result.outcome) {
         case RunOutcome::Finished: store.finish_run(run->id, result.metrics, result.timings); break;

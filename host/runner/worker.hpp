@@ -18,6 +18,7 @@ struct WorkerOptions {
     int threads = 0;  // intra-op threads per run when the experiment does not say
     int max_attempts = 3;
     double stale_after_seconds = 120;
+    std::filesystem::path files_dir;  // checkpoints, artifacts, caches (run_executor.hpp); empty: beside db
 };
 
 // Returns once none of the sweep's runs is queued or running: 0 when all finished, 1 when some

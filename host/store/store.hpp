@@ -119,6 +119,14 @@ struct RunFilter {
     std::string status;      // empty: any
 };
 
+// What merging one shard did to the main store, by run.
+struct MergeCounts {
+    int added = 0;          // runs the main store did not have
+    int updated = 0;        // runs whose row the shard's replaced (queued there, finished or failed here)
+    int unchanged = 0;      // the same as in the main store already (a second merge of one shard)
+    int kept_finished = 0;  // finished in the main store: never replaced by the shard's other row
+};
+
 struct StatusCounts {
     int queued = 0, running = 0, finished = 0, failed = 0, interrupted = 0;
     int total() const { return queued + running + finished + failed + interrupted; }
@@ -208,6 +216,18 @@ public:
     int count_metric_rows(int64_t run_id, const std::string& representation, const std::string& metric);
     // Adds (or replaces) metric rows of a finished run.
     void record_metrics(int64_t run_id, const std::vector<MetricValue>& metrics);
+
+    // ---- shards (a Slurm array task's own store; store/shard_merge.cpp) ----
+    // A consistent copy of the whole store in one new file (VACUUM INTO), even while it is open.
+    void write_snapshot(const std::filesystem::path& file);
+    void set_meta(const std::string& key, const std::string& value);
+    std::optional<std::string> meta_value(const std::string& key);
+    // Folds a shard into this store by run key, in one transaction: new runs are added (new ids)
+    // with their params, memberships, metrics, curves, artifact records and warnings; a run the
+    // shard holds in another state replaces this store's row, unless this one is finished or the
+    // shard's is still queued. Idempotent. Throws StoreError naming the shard when it has another
+    // schema version or fails `pragma integrity_check`; nothing of it is merged then.
+    MergeCounts merge_shard(const std::filesystem::path& shard);
 
     // Direct access for tests and benchmarks that build stores by hand.
     void execute(const std::string& sql);
