@@ -37,7 +37,8 @@ std::vector<std::filesystem::path> shard_files(const std::vector<std::string>& a
 MergeSummary merge_shards(host::Store& store, const std::vector<std::filesystem::path>& shards, const char* command) {
     MergeSummary summary;
     for (const auto& shard : shards) {
-        if (std::filesystem::equivalent(shard, store.path())) {
+        std::error_code ec;
+        if (std::filesystem::equivalent(shard, store.path(), ec)) {
             std::fprintf(stderr, "mvrl-run %s: skipping '%s': it is the main store itself\n", command, shard.c_str());
             continue;
         }

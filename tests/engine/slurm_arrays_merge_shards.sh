@@ -45,7 +45,7 @@ progress="select coalesce(json_extract(progress, '\$.epoch'), 0) from runs where
 wait_past_epoch_3() {
   watched=$1  # wait_until evals its condition in its own frame, where $1 is the condition
   wait_until 'shard=$(ls "$MVRL_SHARD_DIR"/mvrl-engine-slurm-*-task-"$watched"-*/task-"$watched".sqlite 2>/dev/null | head -1) &&
-              [[ -n $shard ]] && (( $(sqlite3 -cmd ".timeout 5000" "$shard" "$progress" 2>/dev/null || echo 0) >= 3 ))' 120
+              [[ -n $shard ]] && epoch=$(sqlite3 -cmd ".timeout 5000" "$shard" "$progress" 2>/dev/null) && (( ${epoch:-0} >= 3 ))' 120
 }
 requeued_task=$(task_of slow)
 usr2_task=$(task_of "slow, USR2")
