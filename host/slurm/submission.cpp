@@ -157,7 +157,8 @@ std::string task_script(const Submission& s, const std::vector<std::string>& mvr
         << "#SBATCH --signal=B:USR2@90\n"
         << "#SBATCH --requeue\n"
         << sbatch_lines(s.sbatch)
-        << "# MVRL_TASK_OFFSET: set by mvrl-run when the tasks are split into several arrays (MaxArraySize).\n"
+        << "# Where the site's MaxArraySize is lower than the task count, mvrl-run submits several arrays,\n"
+        << "# each with its first task: sbatch --array=0-<count - 1> --export=ALL,MVRL_TASK_OFFSET=<first> task.sbatch\n"
         << "exec " << command_text(command) << " --task \"$((${MVRL_TASK_OFFSET:-0} + SLURM_ARRAY_TASK_ID))\"\n";
     return out.str();
 }

@@ -10,7 +10,8 @@ source "$(dirname "$0")/lib.sh"
 LOCAL_SLURM=$4/local-slurm
 exp=$EXPERIMENTS/slurm.toml
 
-export MVRL_LOCAL_SLURM_DIR=$WORK/slurm MVRL_LOCAL_SLURM_PORT=6917
+# MaxArraySize 6: the 11 tasks go in as two arrays (tasks 0-5 and 6-10).
+export MVRL_LOCAL_SLURM_DIR=$WORK/slurm MVRL_LOCAL_SLURM_PORT=6917 MVRL_LOCAL_SLURM_MAX_ARRAY_SIZE=6
 export SLURM_CONF=$MVRL_LOCAL_SLURM_DIR/slurm.conf
 export MVRL_SHARD_DIR=$WORK/node-local  # the tasks' "node-local disk"
 mkdir -p "$MVRL_SHARD_DIR"
@@ -27,13 +28,14 @@ mvrl sweep "$exp" --db "$reference" > "$WORK/local.log" 2>&1 && fail "the local 
 expect_eq "$(sqlite3 "$reference" "select group_concat(status) from (select status from runs order by status)")" \
   "failed,finished,finished,finished,finished,finished,finished,finished,finished,finished,finished" "local sweep statuses"
 
-# Submit: one array of 11 tasks and a merge job, returning at once.
+# Submit: two arrays of 11 tasks in all and a merge job, returning at once.
 mvrl slurm "$exp" --db "$DB" --array-parallelism 2 > "$WORK/submit.log" 2>&1 || fail "submit: $(cat "$WORK/submit.log")"
-expect_match "$(cat "$WORK/submit.log")" "submitted 11 runs in 11 task\(s\): job array [0-9]+ \(11 tasks\); merge job [0-9]+ runs after them" \
-  "submission summary"
+expect_match "$(cat "$WORK/submit.log")" \
+  "submitted 11 runs in 11 task\(s\): job arrays [0-9]+ \(6 tasks\), [0-9]+ \(5 tasks\); merge job [0-9]+ runs after them" "submission summary"
 folder=$(ls -d "$WORK"/results/slurm/engine-slurm-*)
-array=$(sed -n 's/.*job array \([0-9]*\) .*/\1/p' "$WORK/submit.log")
+read -r first_array second_array < <(sed -n 's/.*job arrays \([0-9]*\) (6 tasks), \([0-9]*\) (5 tasks).*/\1 \2/p' "$WORK/submit.log")
 merge_job=$(sed -n 's/.*merge job \([0-9]*\) runs.*/\1/p' "$WORK/submit.log")
+array_task() { (($1 < 6)) && echo "${first_array}_$1" || echo "${second_array}_$(($1 - 6))"; }
 grep -q -- '--signal=B:USR2@90' "$folder/task.sbatch" || fail "the task script does not ask for USR2 before the time limit"
 grep -q -- "--array=0-10%2" "$folder/task.sbatch" || fail "the task script's array line: $(grep array "$folder/task.sbatch")"
 
@@ -50,22 +52,23 @@ wait_past_epoch_3() {
 requeued_task=$(task_of slow)
 usr2_task=$(task_of "slow, USR2")
 wait_past_epoch_3 "$requeued_task"
-scontrol requeue "${array}_${requeued_task}" || fail "scontrol requeue ${array}_${requeued_task}"
+scontrol requeue "$(array_task "$requeued_task")" || fail "scontrol requeue $(array_task "$requeued_task")"
 wait_past_epoch_3 "$usr2_task"
-scancel --batch --signal=USR2 "${array}_${usr2_task}" || fail "scancel --signal=USR2 ${array}_${usr2_task}"
+scancel --batch --signal=USR2 "$(array_task "$usr2_task")" || fail "scancel --signal=USR2 $(array_task "$usr2_task")"
 
 # Everything ends, the merge job last.
-wait_until '[[ -z $(squeue -h -j "$array,$merge_job" 2>/dev/null) ]]' 240
+wait_until '[[ -z $(squeue -h 2>/dev/null) ]]' 240
 jobcomp=$MVRL_LOCAL_SLURM_DIR/jobcomp.txt
 expect_match "$(grep "JobId=$merge_job " "$jobcomp")" "JobState=COMPLETED" "the merge job completed"
 merge_start=$(grep "JobId=$merge_job " "$jobcomp" | sed 's/.*StartTime=\([^ ]*\).*/\1/')
-last_task_end=$(grep "ArrayJobId=$array " "$jobcomp" | sed 's/.*EndTime=\([^ ]*\).*/\1/' | sort | tail -1)
+last_task_end=$(grep -E "ArrayJobId=($first_array|$second_array) " "$jobcomp" | sed 's/.*EndTime=\([^ ]*\).*/\1/' | sort | tail -1)
 [[ ! $merge_start < $last_task_end ]] || fail "the merge job started ($merge_start) before the last task ended ($last_task_end)"
 for task in "$requeued_task" "$usr2_task"; do
-  expect_eq "$(grep -c "ArrayJobId=$array ArrayTaskId=$task " "$jobcomp")" "2" "task $task ran twice (jobcomp: $(grep "ArrayTaskId=$task " "$jobcomp"))"
+  id=$(array_task "$task")
+  expect_eq "$(grep -c "ArrayJobId=${id%_*} ArrayTaskId=${id#*_} " "$jobcomp")" "2" "task $task ran twice (jobcomp: $(grep "ArrayJobId=${id%_*} " "$jobcomp"))"
 done
-grep -q "task $usr2_task: requeued itself as ${array}_${usr2_task}" "$folder"/logs/task-*_"$usr2_task".out ||
-  fail "the USR2 task did not requeue itself: $(cat "$folder"/logs/task-*_"$usr2_task".out)"
+grep -q "task $usr2_task: requeued itself as $(array_task "$usr2_task")" "$folder/logs/task-$(array_task "$usr2_task").out" ||
+  fail "the USR2 task did not requeue itself: $(cat "$folder/logs/task-$(array_task "$usr2_task").out")"
 
 # The merged store: every run once, as the local sweep has it.
 expect_eq "$(q "pragma integrity_check")" "ok" "integrity of the main store"
