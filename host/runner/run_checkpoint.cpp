@@ -71,6 +71,9 @@ std::optional<TrainingPosition> RunCheckpoint::find(std::string& why_not) const 
         at.train_seconds = state.at("train_seconds").get<double>();
         at.samples = state.at("samples").get<int64_t>();
         if (!state.at("final_loss").is_null()) at.final_loss = state.at("final_loss").get<double>();
+        at.next_row = state.value("next_row", int64_t(0));
+        at.epoch_rows = state.value("epoch_rows", int64_t(0));
+        for (const auto& sum : state.value("epoch_sums", json::array())) at.epoch_sums.emplace_back(sum.at(0), sum.at(1));
         return at;
     } catch (const std::exception& e) {
         why_not = "the checkpoint in " + folder_.string() + " cannot be used (" + e.what() + "): starting from scratch";
@@ -94,7 +97,8 @@ void RunCheckpoint::restore(ModelHandle& model, torch::Generator& shuffle, const
 void RunCheckpoint::write(ModelHandle& model, const TrainingPosition& at, const torch::Generator& shuffle,
                           const torch::Device& device) const {
     fs::create_directories(folder_);
-    const std::string tag = "s" + std::to_string(at.stage) + "-e" + std::to_string(at.epoch);
+    const std::string tag = "s" + std::to_string(at.stage) + "-e" + std::to_string(at.epoch) +
+                            (at.next_row > 0 ? "-r" + std::to_string(at.next_row) : "");
     const std::string partial_suffix = ".partial." + std::to_string(getpid());
     const std::string model_file = "model-" + tag + ".pt", host_file = "host-" + tag + ".pt";
 
@@ -110,7 +114,8 @@ void RunCheckpoint::write(ModelHandle& model, const TrainingPosition& at, const 
 
     const json state = {{"stage", at.stage},     {"epoch", at.epoch},     {"stage_name", at.stage_name},
                         {"model", model_file},   {"host", host_file},     {"train_seconds", at.train_seconds},
-                        {"samples", at.samples}, {"final_loss", at.final_loss ? json(*at.final_loss) : json()}};
+                        {"samples", at.samples}, {"final_loss", at.final_loss ? json(*at.final_loss) : json()},
+                        {"next_row", at.next_row}, {"epoch_rows", at.epoch_rows}, {"epoch_sums", at.epoch_sums}};
     const fs::path state_partial = folder_ / (std::string(kStateFile) + partial_suffix);
     {
         std::ofstream out(state_partial, std::ios::trunc);

@@ -23,6 +23,12 @@ struct TrainingPosition {
     double train_seconds = 0;
     int64_t samples = 0;
     std::optional<double> final_loss;
+    // Inside an epoch (a checkpoint written when the run was stopped between two steps): the first
+    // row of the next batch in the epoch's order, and the epoch's loss sums and rows so far; the
+    // shuffle generator is saved as it was at the epoch's start, so that the order is drawn again.
+    int64_t next_row = 0;  // 0: at the epoch's start
+    int64_t epoch_rows = 0;
+    std::vector<std::pair<std::string, double>> epoch_sums;
 };
 
 class RunCheckpoint {

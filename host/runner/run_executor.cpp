@@ -129,8 +129,10 @@ std::string loss_names(const ScalarList& losses) {
 
 // "the end of stage 'consistent'" or "stage 'specific', epoch 3 of 5": where a checkpoint stands.
 std::string describe_position(const TrainingPosition& position, const std::vector<StagePlan>& stages) {
-    if (position.epoch == 0 && position.stage > 0) return "the end of stage '" + stages[position.stage - 1].name + "'";
-    return "stage '" + stages[position.stage].name + "', epoch " + std::to_string(position.epoch) + " of " + std::to_string(stages[position.stage].epochs);
+    if (position.epoch == 0 && position.stage > 0 && position.next_row == 0)
+        return "the end of stage '" + stages[position.stage - 1].name + "'";
+    return "stage '" + stages[position.stage].name + "', epoch " + std::to_string(position.epoch) + " of " +
+           std::to_string(stages[position.stage].epochs) + (position.next_row > 0 ? ", after " + std::to_string(position.next_row) + " rows" : "");
 }
 
 class Trainer {
@@ -160,11 +162,15 @@ public:
             const auto& stage = stages[stage_index];
             for (int epoch = stage_index == position.stage ? position.epoch : 0; epoch < stage.epochs; ++epoch) {
                 auto epoch_start = Clock::now();
+                const torch::Generator order_gen = shuffle_gen.clone();  // what a checkpoint inside this epoch saves
                 torch::Tensor order = shuffle ? at::randperm(n, shuffle_gen, torch::kInt64) : torch::arange(n, torch::kInt64);
                 order = order.to(device);
-                std::vector<std::pair<std::string, double>> sums;
-                int64_t seen = 0;
-                for (int64_t begin = 0; begin < n; begin += batch_size) {
+                // Resumed inside this epoch: its order is drawn again, its first rows and their losses are done.
+                std::vector<std::pair<std::string, double>> sums = std::move(position.epoch_sums);
+                int64_t seen = position.epoch_rows, first_row = position.next_row;
+                position.epoch_sums.clear();
+                position.epoch_rows = position.next_row = 0;
+                for (int64_t begin = first_row; begin < n; begin += batch_size) {
                     int64_t size = std::min(batch_size, n - begin);
                     if (size == 1 && n > 1) continue;  // BatchNorm cannot train on one sample
                     auto losses = model.train_step(stage.name, rows_of(data, order.slice(0, begin, begin + size)));
@@ -172,8 +178,22 @@ public:
                     if (seen == 0) check_objective(model, stage, losses);
                     accumulate(sums, losses, double(size));
                     seen += size;
-                    if (stop_) throw RunStopped{RunOutcome::Interrupted, "interrupted (SIGINT) in stage '" + stage.name +
-                                                                             "', epoch " + std::to_string(epoch)};
+                    if (stop_) {
+                        // Stopped between two steps (Ctrl-C, a preemption's signal): the next attempt
+                        // goes on from this step, not from the last epoch's or stage's checkpoint.
+                        if (model.checkpoints()) {
+                            TrainingPosition here = position;
+                            here.stage = stage_index;
+                            here.epoch = epoch;
+                            here.stage_name = stage.name;
+                            here.train_seconds = position.train_seconds + seconds_since(start);
+                            here.next_row = begin + size;
+                            here.epoch_rows = seen;
+                            here.epoch_sums = sums;
+                            write_checkpoint(model, here, stages, order_gen, device);
+                        }
+                        throw RunStopped{RunOutcome::Interrupted, "interrupted (stopped by a signal) in stage '" + stage.name + "', epoch " + std::to_string(epoch)};
+                    }
                     maybe_heartbeat(stage.name, epoch, stage.epochs, begin + size, n);
                 }
                 model.end_epoch(stage.name, epoch);

@@ -39,7 +39,7 @@ array_task() { (($1 < 6)) && echo "${first_array}_$1" || echo "${second_array}_$
 grep -q -- '--signal=B:USR2@90' "$folder/task.sbatch" || fail "the task script does not ask for USR2 before the time limit"
 grep -q -- "--array=0-10%2" "$folder/task.sbatch" || fail "the task script's array line: $(grep array "$folder/task.sbatch")"
 
-# Preempt each slow run once it is past epoch 3 (it checkpoints every epoch): one task by
+# Preempt each slow run once it is past epoch 3 (it checkpoints where it stops): one task by
 # `scontrol requeue` (Slurm sends SIGTERM and queues it again), the other by the USR2 that
 # --signal=B:USR2@90 sends before a time limit (the task requeues itself).
 task_of() { grep -l "\"variant\": \"$1\"" "$folder"/tasks/*.json | xargs -n1 basename | sed 's/.json//'; }
@@ -86,7 +86,7 @@ expect_match "$(q "select error from runs where status = 'failed'")" "failed in 
   "the failed run's error"
 for variant in "slow" "slow, USR2"; do
   expect_match "$(q "select attempts || ' ' || resumed_from from runs r join run_memberships m on m.run_id = r.id where m.variant = '$variant'")" \
-    "^2 stage 'train', epoch ([3-9]|[1-5][0-9]) of 60$" "the preempted run '$variant' resumed from its checkpoint"
+    "^2 stage 'train', epoch ([3-9]|[1-5][0-9]) of 60, after [0-9]+ rows$" "the preempted run '$variant' resumed from its checkpoint"
 done
 expect_eq "$(mvrl table "$exp" --db "$DB" --format csv)" "$(mvrl table "$exp" --db "$reference" --format csv)" "the table equals the local sweep's"
 [[ -z $(ls "$MVRL_SHARD_DIR") ]] || fail "node-local folders left behind: $(ls "$MVRL_SHARD_DIR")"

@@ -18,7 +18,7 @@ expect_match "$(cat "$WORK/first.log")" "interrupted: the same command resumes t
 expect_eq "$(q "select count(*) from runs where status in ('running', 'queued', 'failed')")" 0 "no run left running, queued or failed"
 interrupted=$(q "select count(*) from runs where status = 'interrupted'")
 ((interrupted >= 1)) || fail "expected at least one interrupted run"
-expect_match "$(q "select error from runs where status = 'interrupted' limit 1")" "interrupted \(SIGINT\) in stage 'train', epoch [0-9]+" "where it stopped"
+expect_match "$(q "select error from runs where status = 'interrupted' limit 1")" "interrupted \(stopped by a signal\) in stage 'train', epoch [0-9]+" "where it stopped"
 expect_eq "$(q "select count(*) from metrics m join runs r on r.id = m.run_id where r.status = 'interrupted'")" 0 "no metrics of interrupted runs"
 finished_before=$(q "select group_concat(id || '@' || finished_at) from (select id, finished_at from runs where status = 'finished' order by id)")
 metrics_before=$(q "select group_concat(value) from (select m.value from metrics m join runs r on r.id = m.run_id where r.status = 'finished' order by m.run_id, m.name)")
