@@ -3,8 +3,8 @@
 # shard per task, merged by the dependent merge job. Every run ends in the main store exactly once
 # with the same keys and metrics as a local `mvrl-run sweep` of the same file; a task requeued
 # mid-run (scontrol requeue) and one sent USR2 (it requeues itself) resume from their checkpoints; the failing run ends failed with its
-# error; submitting again submits nothing; merging twice changes nothing; a truncated shard is
-# refused by name and the others merge.
+# error; submitting again submits nothing; merging twice changes nothing; a truncated shard and
+# one of another schema version are refused by name and the others merge.
 #   usage: slurm_arrays_merge_shards.sh <mvrl-run> <test plugin dir> <experiments dir> <scripts dir>
 source "$(dirname "$0")/lib.sh"
 LOCAL_SLURM=$4/local-slurm
@@ -105,17 +105,20 @@ mvrl merge "$folder/shards" --db "$DB" > "$WORK/merge-again.log" 2>&1 || fail "m
 expect_eq "$(sqlite3 "$DB" .dump)" "$before" "a second merge changes nothing"
 expect_eq "$(grep -c "0 added, 0 updated, 1 unchanged" "$WORK/merge-again.log")" "11" "each shard says it changed nothing"
 
-# A truncated shard is refused by name; the others merge.
+# A truncated shard and one of another schema version are refused by name; the others merge.
 mkdir "$WORK/mixed"
 cp "$folder"/shards/*.sqlite "$WORK/mixed/"
 truncated=$WORK/mixed/task-0.sqlite
 truncate -s $(($(stat -c %s "$truncated") / 2)) "$truncated"
+older=$WORK/mixed/task-1.sqlite  # as if an older mvrl had written it
+sqlite3 "$older" "update meta set value = '2' where key = 'schema_version'"
 set +e
 out=$(mvrl merge "$WORK/mixed" --db "$WORK/fresh/mvrl.sqlite" 2>&1)
 code=$?
 set -e
 expect_eq "$code" 1 "exit code of a merge with a truncated shard"
 expect_match "$out" "shard '$truncated' refused: " "the truncated shard is named"
-expect_match "$out" "10 of 11 shards merged" "the others merge"
-expect_eq "$(sqlite3 "$WORK/fresh/mvrl.sqlite" "select count(*) from runs")" "10" "runs of the ten good shards"
+expect_match "$out" "shard '$older' refused: it has schema version 2, this mvrl writes [0-9]+" "the shard of another schema is named"
+expect_match "$out" "9 of 11 shards merged" "the others merge"
+expect_eq "$(sqlite3 "$WORK/fresh/mvrl.sqlite" "select count(*) from runs")" "9" "runs of the nine good shards"
 echo "ok"
