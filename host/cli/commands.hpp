@@ -35,6 +35,9 @@ std::optional<int> parse_command_options(const char* command, const std::vector<
                                          boost::program_options::variables_map& vm, const char* file_option = nullptr,
                                          bool file_required = true);
 
+// "mvrl-run <command> <args...>", as a sweep records how it was started.
+std::string command_line_of(const char* command, const std::vector<std::string>& args);
+
 // The mvrl-worker beside mvrl-run: it trains, and it is the only process that loads plugin
 // libraries (and so libtorch).
 std::filesystem::path worker_executable(const GlobalOptions& global);

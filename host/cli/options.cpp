@@ -28,6 +28,12 @@ std::optional<int> parse_command_options(const char* command, const std::vector<
     return std::nullopt;
 }
 
+std::string command_line_of(const char* command, const std::vector<std::string>& args) {
+    std::string text = std::string("mvrl-run ") + command;
+    for (const auto& a : args) text += " " + a;
+    return text;
+}
+
 std::filesystem::path worker_executable(const GlobalOptions& global) {
     return global.executable.parent_path() / "mvrl-worker";
 }

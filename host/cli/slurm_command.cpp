@@ -124,8 +124,11 @@ int print_status(const std::vector<PlannedRun>& runs, const fs::path& db, const 
         const std::string status = value_or(stored, "new");
         counts.add(status);
         auto job = submitted.find(r.key);
-        const std::string task = job == submitted.end() ? "-" : job->second.array_task;
-        const std::string state = job == submitted.end() ? "-" : job->second.state.empty() ? "ended" : job->second.state;
+        const std::string task = job == submitted.end() || job->second.array_task.empty() ? "-" : job->second.array_task;
+        const std::string state = job == submitted.end()          ? "-"
+                                  : job->second.array_task.empty() ? "not submitted"
+                                  : job->second.state.empty()      ? "ended"
+                                                                   : job->second.state;
         std::printf("%-4zu %-12s %-20s %-5lld %-11s %-11s %-12s %s\n", i + 1, r.key.substr(0, 12).c_str(), r.variant.c_str(),
                     (long long)r.seed, status.c_str(), value_or(in_shard, "-").c_str(), task.c_str(), state.c_str());
     }
@@ -134,6 +137,7 @@ int print_status(const std::vector<PlannedRun>& runs, const fs::path& db, const 
         const auto states = scheduler_states(job_ids_of(jobs));
         auto state_of = [&](const std::string& id) { return states.count(id) ? states.at(id) : std::string("ended"); };
         std::printf("sweep %lld: %d task(s) in %s", (long long)s.sweep_id, s.tasks, s.folder.c_str());
+        if (jobs.arrays.empty()) std::printf(" (not submitted: sbatch failed)");
         if (!jobs.merge_job.empty()) std::printf("; merge job %s: %s", jobs.merge_job.c_str(), state_of(jobs.merge_job).c_str());
         std::printf("\n");
     }
@@ -161,12 +165,6 @@ SbatchOptions sbatch_options_of(const po::variables_map& vm) {
     if (o.cpus_per_task < 1 || o.runs_per_task < 1 || o.array_parallelism < 0)
         throw std::invalid_argument("--cpus-per-task and --runs-per-task must be at least 1, --array-parallelism at least 0");
     return o;
-}
-
-std::string command_line_of(const std::vector<std::string>& args) {
-    std::string text = "mvrl-run slurm";
-    for (const auto& a : args) text += " " + a;
-    return text;
 }
 
 // Runs to submit: queued in the store (new, interrupted, or failed with --retry-failed) and not in
@@ -247,13 +245,14 @@ int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions&
     // What earlier submissions' tasks published comes in first, so that a finished run is not submitted again.
     const MergeSummary merged = merge_shards(store, published_shards(earlier), "slurm");
     const auto submitted = submitted_runs(earlier);
-    const int64_t sweep_id = store.begin_sweep({experiment.name, fs::absolute(experiment.path).string(), experiment.source_text,
-                                                command_line_of(args), this_host_name(), MVRL_REVISION});
+    const SweepRecord record{experiment.name, fs::absolute(experiment.path).string(), experiment.source_text,
+                             command_line_of("slurm", args), this_host_name(), MVRL_REVISION};
+    const int64_t sweep_id = store.begin_sweep(record);
     store.record_plugins(records_of_plugins_used(runs, registry));
     store.queue_runs(sweep_id, runs, retry_failed);
     int in_flight = 0;
-    const auto to_submit = runs_to_submit(distinct, store_statuses(db, distinct), submitted, retry_failed, in_flight);
     const auto status = store_statuses(db, distinct);
+    const auto to_submit = runs_to_submit(distinct, status, submitted, retry_failed, in_flight);
     StatusCounts counts;
     for (const auto& r : distinct) counts.add(status.at(r.key));
     std::fprintf(stderr, "sweep '%s' (#%lld, %s): %zu runs: %d finished, %d failed%s, %d in tasks still queued or running, %zu to submit\n",
@@ -267,9 +266,7 @@ int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions&
         return kExitOk;
     }
 
-    Submission s{submission_folder(db, experiment.name, sweep_id), fs::absolute(db), experiment.name, sweep_id,
-                 {experiment.name, fs::absolute(experiment.path).string(), experiment.source_text, command_line_of(args),
-                  this_host_name(), MVRL_REVISION},
+    Submission s{submission_folder(db, experiment.name, sweep_id), fs::absolute(db), experiment.name, sweep_id, record,
                  int((to_submit.size() + sbatch_options.runs_per_task - 1) / sbatch_options.runs_per_task), sbatch_options};
     write_submission(s, to_submit);
     write_script(s.folder / "task.sbatch", task_script(s, mvrl_run_words(global)));

@@ -113,12 +113,6 @@ void check_device(const std::string& device, const GlobalOptions& global) {
     if (status != 0) throw std::runtime_error(out.empty() ? "cannot check device '" + device + "'" : out.substr(0, out.size() - 1));
 }
 
-std::string command_line_of(const std::vector<std::string>& args) {
-    std::string text = "mvrl-run sweep";
-    for (const auto& a : args) text += " " + a;
-    return text;
-}
-
 }  // namespace
 
 int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions& global) {
@@ -182,7 +176,7 @@ int run_sweep_command(const std::vector<std::string>& args, const GlobalOptions&
     const double stale_after = vm["stale-after"].as<double>();
     int orphans = store.requeue_orphaned_runs(host, worker_process_alive, stale_after, max_attempts);
     int64_t sweep_id = store.begin_sweep({experiment.name, std::filesystem::absolute(experiment.path).string(),
-                                          experiment.source_text, command_line_of(args), host, MVRL_REVISION});
+                                          experiment.source_text, command_line_of("sweep", args), host, MVRL_REVISION});
     store.record_plugins(records_of_plugins_used(runs, registry));
     QueueCounts q = store.queue_runs(sweep_id, runs, vm.count("retry-failed") > 0);
     for (const auto& note : shared_run_notes(runs)) std::fprintf(stderr, "note: %s\n", note.c_str());

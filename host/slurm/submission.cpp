@@ -147,8 +147,8 @@ std::string task_script(const Submission& s, const std::vector<std::string>& mvr
         << " task(s) of at most " << s.sbatch.runs_per_task << " run(s).\n"
         << "# Each task trains its runs into its own SQLite shard on node-local disk and publishes it\n"
         << "# (copy + rename) as shards/task-<i>.sqlite here. 90 s before the time limit Slurm sends USR2:\n"
-        << "# the task stops its run at the next step (it resumes from its last checkpoint), publishes\n"
-        << "# the shard and requeues itself. Rerun by hand: sbatch " << shell_quoted(folder + "/task.sbatch") << "\n"
+        << "# the task stops its run at the next step and checkpoints it there, publishes the shard and\n"
+        << "# requeues itself; started again, the run goes on from that step. Rerun by hand: sbatch " << shell_quoted(folder + "/task.sbatch") << "\n"
         << "#SBATCH --job-name=mvrl-" << s.experiment << "\n"
         << "#SBATCH --array=0-" << s.tasks - 1 << (s.sbatch.array_parallelism > 0 ? "%" + std::to_string(s.sbatch.array_parallelism) : "")
         << "\n"
