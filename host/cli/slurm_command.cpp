@@ -229,8 +229,13 @@ int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions&
     std::vector<Submission> earlier = submissions_of(db, experiment.name);
 
     if (vm.count("dry-run")) {
+        // What the real command would see after merging the published shards (merge never
+        // replaces a finished run, nor brings a queued one).
+        auto status = store_statuses(db, distinct);
+        for (const auto& [key, in_shard] : shard_statuses(earlier))
+            if (status[key] != "finished" && in_shard != "queued" && in_shard != "unreadable") status[key] = in_shard;
         int in_flight = 0;
-        const auto to_submit = runs_to_submit(distinct, store_statuses(db, distinct), submitted_runs(earlier), retry_failed, in_flight);
+        const auto to_submit = runs_to_submit(distinct, status, submitted_runs(earlier), retry_failed, in_flight);
         Submission s{submission_folder(db, experiment.name, 0).parent_path() / (experiment.name + "-<sweep id>"), fs::absolute(db),
                      experiment.name, 0, {}, int((to_submit.size() + sbatch_options.runs_per_task - 1) / sbatch_options.runs_per_task),
                      sbatch_options};

@@ -36,6 +36,8 @@ folder=$(ls -d "$WORK"/results/slurm/engine-slurm-*)
 read -r first_array second_array < <(sed -n 's/.*job arrays \([0-9]*\) (6 tasks), \([0-9]*\) (5 tasks).*/\1 \2/p' "$WORK/submit.log")
 merge_job=$(sed -n 's/.*merge job \([0-9]*\) runs.*/\1/p' "$WORK/submit.log")
 array_task() { (($1 < 6)) && echo "${first_array}_$1" || echo "${second_array}_$(($1 - 6))"; }
+expect_match "$(mvrl slurm "$exp" --db "$DB" --dry-run)" "11 runs: 0 to submit in 0 task\(s\), [0-9]+ in tasks still queued or running" \
+  "while the arrays are queued or running, nothing is to submit again"
 grep -q -- '--signal=B:USR2@90' "$folder/task.sbatch" || fail "the task script does not ask for USR2 before the time limit"
 grep -q -- "--array=0-10%2" "$folder/task.sbatch" || fail "the task script's array line: $(grep array "$folder/task.sbatch")"
 
