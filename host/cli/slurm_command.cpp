@@ -51,6 +51,30 @@ std::vector<std::string> job_ids_of(const SubmittedJobs& jobs) {
     return ids;
 }
 
+// An earlier submission as its folder and the scheduler have it, read once per command: each
+// scheduler_states call is an `scontrol show config` and one squeue per job, and a task's file
+// holds every resolved config of its runs.
+struct SubmissionView {
+    const Submission* submission = nullptr;
+    SubmittedJobs jobs;
+    std::map<std::string, std::string> states;      // scheduler_states of its jobs
+    std::vector<std::vector<std::string>> task_keys;  // the run keys of each task
+};
+
+std::vector<SubmissionView> views_of(const std::vector<Submission>& submissions) {
+    std::vector<SubmissionView> views;
+    for (const auto& s : submissions) {
+        SubmissionView v{&s, read_jobs(s.folder), {}, {}};
+        v.states = scheduler_states(job_ids_of(v.jobs));
+        for (int t = 0; t < s.tasks; ++t) {
+            v.task_keys.emplace_back();
+            for (const auto& run : read_task_runs(s.folder, t)) v.task_keys.back().push_back(run.key);
+        }
+        views.push_back(std::move(v));
+    }
+    return views;
+}
+
 // Where each run of earlier submissions stands with the scheduler.
 struct SubmittedRun {
     const Submission* submission = nullptr;
@@ -58,17 +82,14 @@ struct SubmittedRun {
     std::string array_task, state;  // state: "" when the scheduler no longer knows the task
 };
 
-std::map<std::string, SubmittedRun> submitted_runs(const std::vector<Submission>& submissions) {
+std::map<std::string, SubmittedRun> submitted_runs(const std::vector<SubmissionView>& views) {
     std::map<std::string, SubmittedRun> by_key;  // a later submission's entry replaces an earlier one's
-    for (const auto& s : submissions) {
-        const SubmittedJobs jobs = read_jobs(s.folder);
-        const auto states = scheduler_states(job_ids_of(jobs));
-        for (int t = 0; t < s.tasks; ++t) {
-            SubmittedRun entry{&s, t, array_task_of(jobs, t), ""};
-            if (auto it = states.find(entry.array_task); it != states.end()) entry.state = it->second;
-            for (const auto& run : read_task_runs(s.folder, t)) by_key[run.key] = entry;
+    for (const auto& v : views)
+        for (int t = 0; t < v.submission->tasks; ++t) {
+            SubmittedRun entry{v.submission, t, array_task_of(v.jobs, t), ""};
+            if (auto it = v.states.find(entry.array_task); it != v.states.end()) entry.state = it->second;
+            for (const auto& key : v.task_keys[t]) by_key[key] = entry;
         }
-    }
     return by_key;
 }
 
@@ -81,14 +102,13 @@ std::vector<fs::path> published_shards(const std::vector<Submission>& submission
 }
 
 // key -> status of the runs in the published shards (a shard being replaced is read as it was).
-std::map<std::string, std::string> shard_statuses(const std::vector<Submission>& submissions) {
+std::map<std::string, std::string> shard_statuses(const std::vector<SubmissionView>& views) {
     std::map<std::string, std::string> status;
-    for (const auto& s : submissions)
-        for (int t = 0; t < s.tasks; ++t) {
-            const fs::path shard = shard_of_task(s.folder, t);
+    for (const auto& v : views)
+        for (int t = 0; t < v.submission->tasks; ++t) {
+            const fs::path shard = shard_of_task(v.submission->folder, t);
             if (!fs::exists(shard)) continue;
-            std::vector<std::string> keys;
-            for (const auto& run : read_task_runs(s.folder, t)) keys.push_back(run.key);
+            const std::vector<std::string>& keys = v.task_keys[t];
             try {
                 for (const auto& row : Store::open_existing(shard, false).runs_of_keys(keys)) status[row.key] = row.status;
             } catch (const StoreError&) {
@@ -110,9 +130,10 @@ std::map<std::string, std::string> store_statuses(const fs::path& db, const std:
 // `mvrl-run slurm FILE --status`: per run the store's status, its shard's and the scheduler's.
 int print_status(const std::vector<PlannedRun>& runs, const fs::path& db, const std::string& experiment) {
     const std::vector<Submission> submissions = submissions_of(db, experiment);
+    const std::vector<SubmissionView> views = views_of(submissions);
     const auto stored = store_statuses(db, runs);
-    const auto in_shard = shard_statuses(submissions);
-    const auto submitted = submitted_runs(submissions);
+    const auto in_shard = shard_statuses(views);
+    const auto submitted = submitted_runs(views);
     std::printf("%-4s %-12s %-20s %-5s %-11s %-11s %-12s %s\n", "#", "KEY", "VARIANT", "SEED", "STORE", "SHARD", "TASK", "SCHEDULER");
     StatusCounts counts;
     for (size_t i = 0; i < runs.size(); ++i) {
@@ -132,13 +153,12 @@ int print_status(const std::vector<PlannedRun>& runs, const fs::path& db, const 
         std::printf("%-4zu %-12s %-20s %-5lld %-11s %-11s %-12s %s\n", i + 1, r.key.substr(0, 12).c_str(), r.variant.c_str(),
                     (long long)r.seed, status.c_str(), value_or(in_shard, "-").c_str(), task.c_str(), state.c_str());
     }
-    for (const auto& s : submissions) {
-        const SubmittedJobs jobs = read_jobs(s.folder);
-        const auto states = scheduler_states(job_ids_of(jobs));
-        auto state_of = [&](const std::string& id) { return states.count(id) ? states.at(id) : std::string("ended"); };
+    for (const auto& v : views) {
+        const Submission& s = *v.submission;
+        auto state_of = [&](const std::string& id) { return v.states.count(id) ? v.states.at(id) : std::string("ended"); };
         std::printf("sweep %lld: %d task(s) in %s", (long long)s.sweep_id, s.tasks, s.folder.c_str());
-        if (jobs.arrays.empty()) std::printf(" (not submitted: sbatch failed)");
-        if (!jobs.merge_job.empty()) std::printf("; merge job %s: %s", jobs.merge_job.c_str(), state_of(jobs.merge_job).c_str());
+        if (v.jobs.arrays.empty()) std::printf(" (not submitted: sbatch failed)");
+        if (!v.jobs.merge_job.empty()) std::printf("; merge job %s: %s", v.jobs.merge_job.c_str(), state_of(v.jobs.merge_job).c_str());
         std::printf("\n");
     }
     std::printf("store %s: %d finished, %d failed, %d interrupted, %d queued, %d running (published shards are merged by the "
@@ -232,10 +252,11 @@ int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions&
         // What the real command would see after merging the published shards (merge never
         // replaces a finished run, nor brings a queued one).
         auto status = store_statuses(db, distinct);
-        for (const auto& [key, in_shard] : shard_statuses(earlier))
+        const std::vector<SubmissionView> views = views_of(earlier);
+        for (const auto& [key, in_shard] : shard_statuses(views))
             if (status[key] != "finished" && in_shard != "queued" && in_shard != "unreadable") status[key] = in_shard;
         int in_flight = 0;
-        const auto to_submit = runs_to_submit(distinct, status, submitted_runs(earlier), retry_failed, in_flight);
+        const auto to_submit = runs_to_submit(distinct, status, submitted_runs(views), retry_failed, in_flight);
         Submission s{submission_folder(db, experiment.name, 0).parent_path() / (experiment.name + "-<sweep id>"), fs::absolute(db),
                      experiment.name, 0, {}, int((to_submit.size() + sbatch_options.runs_per_task - 1) / sbatch_options.runs_per_task),
                      sbatch_options};
@@ -249,7 +270,7 @@ int run_slurm_command(const std::vector<std::string>& args, const GlobalOptions&
     Store store = Store::open_for_writing(db);
     // What earlier submissions' tasks published comes in first, so that a finished run is not submitted again.
     const MergeSummary merged = merge_shards(store, published_shards(earlier), "slurm");
-    const auto submitted = submitted_runs(earlier);
+    const auto submitted = submitted_runs(views_of(earlier));
     const SweepRecord record{experiment.name, fs::absolute(experiment.path).string(), experiment.source_text,
                              command_line_of("slurm", args), this_host_name(), MVRL_REVISION};
     const int64_t sweep_id = store.begin_sweep(record);
