@@ -169,6 +169,25 @@ void check_supervised_protocol(const json& train, const std::string& where, cons
                     "validation rows and their labels never reach the model's training) or \"all\", got " + train["rows"].dump());
 }
 
+// [train] missing_view, missing_share and missing_seed: the missing-modality protocol
+// (runner/missing_view.hpp). Like the supervised protocol's keys, no defaults are filled in.
+void check_missing_protocol(const json& train, const std::string& where, const Reader& reader) {
+    const bool view = train.contains("missing_view"), share = train.contains("missing_share");
+    if (view && (!train["missing_view"].is_number_integer() || train["missing_view"].get<int64_t>() < 0))
+        reader.fail(where + ": train.missing_view must be the index of the view to drop (0, 1, ...), got " + train["missing_view"].dump());
+    if (share && (!train["missing_share"].is_number() || !(train["missing_share"].get<double>() > 0) ||
+                  !(train["missing_share"].get<double>() < 1)))
+        reader.fail(where + ": train.missing_share must be the share of samples that lose the view, above 0 and below 1 "
+                    "(e.g. 0.5), got " + train["missing_share"].dump());
+    if (view != share)
+        reader.fail(where + ": train.missing_view and train.missing_share go together (which view is dropped, and from what "
+                    "share of the samples); set both or neither");
+    if (train.contains("missing_seed") && (!train["missing_seed"].is_number_integer() || train["missing_seed"].get<int64_t>() < 0))
+        reader.fail(where + ": train.missing_seed must be a non-negative integer, got " + train["missing_seed"].dump());
+    if (train.contains("missing_seed") && !view)
+        reader.fail(where + ": train.missing_seed is set without train.missing_view and train.missing_share (the draw it seeds)");
+}
+
 // [train]: the host's loop settings, with defaults. Checked again after overrides.
 void check_train(json& train, const std::string& where, const Reader& reader) {
     auto need_int = [&](const char* key, int64_t def, int64_t min) {
@@ -184,12 +203,13 @@ void check_train(json& train, const std::string& where, const Reader& reader) {
     if (!train.contains("shuffle")) train["shuffle"] = true;
     if (!train["shuffle"].is_boolean()) reader.fail(where + ": train.shuffle must be true or false");
     check_supervised_protocol(train, where, reader);
-    static const std::set<std::string> known = {"batch_size", "checkpoint_every", "eval_batch_size", "rows", "shuffle",
-                                                "split", "split_seed", "threads"};
+    check_missing_protocol(train, where, reader);
+    static const std::set<std::string> known = {"batch_size", "checkpoint_every", "eval_batch_size", "missing_seed", "missing_share",
+                                                "missing_view", "rows", "shuffle", "split", "split_seed", "threads"};
     for (auto it = train.begin(); it != train.end(); ++it)
         if (!known.count(it.key()))
             reader.fail(where + ": unknown key 'train." + it.key() + "'; known keys: batch_size checkpoint_every "
-                        "eval_batch_size rows shuffle split split_seed threads");
+                        "eval_batch_size missing_seed missing_share missing_view rows shuffle split split_seed threads");
 }
 
 std::vector<std::string> string_list(const toml::node& node, const std::string& what, const Reader& reader) {

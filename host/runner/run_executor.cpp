@@ -13,6 +13,7 @@
 #include "plugin_handles.hpp"
 #include "processes.hpp"
 #include "generated_views.hpp"
+#include "missing_view.hpp"
 #include "run_checkpoint.hpp"
 #include "stored_representations.hpp"
 #include "stratified_split.hpp"
@@ -93,6 +94,31 @@ SupervisedData apply_supervised_protocol(const json& train, TensorMap& data, jso
     for (const auto& [name, t] : data)
         if (is_view_tensor(name) || name == "present") out.encoding[name] = t;
     return out;
+}
+
+// [train] missing_view and missing_share (runner/missing_view.hpp): view v of the drawn rows is
+// zeroed and "present" says so; the model sees has_missing and picks its terms per sample.
+void apply_missing_protocol(const json& train, TensorMap& data, json& dataset_info, int64_t n, RunLog& log) {
+    if (!train.contains("missing_view")) return;
+    const int64_t views = int64_t(dataset_info.value("views", json::array()).size());
+    const int64_t view = train["missing_view"].get<int64_t>();
+    if (view >= views)
+        throw std::invalid_argument("train.missing_view = " + std::to_string(view) + ", but the dataset has " + std::to_string(views) +
+                                    " views (0.." + std::to_string(views - 1) + ")");
+    if (data.count("present"))
+        throw std::invalid_argument("train.missing_view drops a view, and the dataset already drops views (its missing_rate): "
+                                    "use one of the two");
+    auto rows = rows_missing_a_view(n, train["missing_share"].get<double>(), train.value("missing_seed", kDefaultMissingSeed));
+    torch::Device device = data.at("view0").device();
+    torch::Tensor dropped = torch::tensor(rows, torch::kInt64).to(device);
+    torch::Tensor& target = data.at("view" + std::to_string(view));
+    target = target.index_fill(0, dropped, 0);
+    torch::Tensor present = torch::ones({n, views}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+    present.select(1, view).index_fill_(0, dropped, 0);
+    data["present"] = present;
+    dataset_info["has_missing"] = true;
+    log.write("host", MVRL_LOG_INFO, "train.missing_view: view " + std::to_string(view) + " dropped from " + std::to_string(rows.size()) +
+                                         " of " + std::to_string(n) + " samples");
 }
 
 struct StagePlan {
@@ -441,6 +467,7 @@ RunResult execute_run(const ClaimedRun& run, const PluginRegistry& registry, Sto
         int64_t n = 0;
         TensorMap data = load_to_device(dataset, device, n);
         json dataset_info = dataset.info();
+        apply_missing_protocol(config["train"], data, dataset_info, n, log);
         SupervisedData supervised = apply_supervised_protocol(config["train"], data, dataset_info, n, log);
         ModelHandle model(registry.require(config["model"]["plugin"], MVRL_KIND_MODEL), config["model"]["params"].dump(),
                           dataset_info, ctx);

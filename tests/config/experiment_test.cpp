@@ -173,6 +173,32 @@ TEST(Train, SupervisedProtocolKeysAreCheckedAndNotFilledIn) {
     }
 }
 
+// [train] missing_view, missing_share and missing_seed: checked, and absent unless given.
+TEST(Train, MissingModalityKeysAreCheckedAndNotFilledIn) {
+    auto plain = expand_runs(load_experiment(write("plain.toml", kBase)), built_plugins());
+    EXPECT_FALSE(plain[0].config["train"].contains("missing_view"));
+    EXPECT_FALSE(plain[0].config["train"].contains("missing_seed"));
+    auto ok = load_experiment(write("ok.toml", kBase), {"train.missing_view=1", "train.missing_share=0.5", "train.missing_seed=2"});
+    EXPECT_EQ(ok.train["missing_view"], 1);
+    const std::vector<std::pair<std::vector<std::string>, const char*>> bad = {
+        {{"train.missing_view=1"}, "go together"},
+        {{"train.missing_share=0.5"}, "go together"},
+        {{"train.missing_view=-1", "train.missing_share=0.5"}, "index of the view"},
+        {{"train.missing_view=0", "train.missing_share=1.0"}, "above 0 and below 1"},
+        {{"train.missing_view=0", "train.missing_share=0.0"}, "above 0 and below 1"},
+        {{"train.missing_seed=3"}, "missing_seed is set without"},
+        {{"train.missing_rate=0.5"}, "unknown key 'train.missing_rate'"},
+    };
+    for (const auto& [sets, message] : bad) {
+        try {
+            load_experiment(write("bad-missing.toml", kBase), sets);
+            FAIL() << sets[0];
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << sets[0] << ": " << e.what();
+        }
+    }
+}
+
 TEST(Evaluate, ModelsLimitsAnEntryToTheRunsOfThoseModels) {
     const char* kTwoModels = R"(
 [experiment]

@@ -12,6 +12,8 @@ public:
     static constexpr const char* name = "raw";
     static constexpr const char* version = "1.1.0";
     static constexpr const char* description = "Baseline without learning: the flattened views (view<v>, concat = z)";
+    // A missing view arrives zeroed (mvrl/data/missing_views.hpp), which is what the baseline gives.
+    static constexpr bool handles_missing_views = true;
 
     static mvrl::ParamSchema schema() { return mvrl::ParamSchema(); }
 

@@ -192,6 +192,14 @@ template <class T>
 struct generates<T, std::void_t<decltype(std::declval<T&>().generate(std::declval<const json&>(), std::declval<const TensorMap&>()))>>
     : std::true_type {};
 
+// A model that trains on samples with a view missing (the dataset's "present" mask) declares
+//   static constexpr bool handles_missing_views = true;
+// every other model refuses a dataset whose info says has_missing, by name, at create.
+template <class T, class = void>
+struct handles_missing_views : std::false_type {};
+template <class T>
+struct handles_missing_views<T, std::void_t<decltype(T::handles_missing_views)>> : std::bool_constant<T::handles_missing_views> {};
+
 template <class T>
 struct ModelCalls {
     using H = Handle<T>;
@@ -199,6 +207,10 @@ struct ModelCalls {
         return guarded_torch(err, [&] {
             auto p = resolve_params<T>(params);
             json info = json::parse(dataset_info ? dataset_info : "{}");
+            if (!handles_missing_views<T>::value && info.is_object() && info.value("has_missing", false))
+                throw ParamError(std::string("model '") + T::name + "' needs every view of every sample, and this dataset has samples "
+                                 "with a view missing (its missing_rate, or [train] missing_view): use a model that trains on "
+                                 "missing views (e.g. dcmem) or drop those settings");
             if constexpr (std::is_constructible_v<T, const Params&, const DatasetInfo&, const Context&>)
                 *out = new H{std::make_unique<T>(p, DatasetInfo::from_json(info), Context(ctx)), {}};
             else
