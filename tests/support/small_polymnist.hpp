@@ -1,5 +1,5 @@
-// A fixture for multimodal VAE plugins (mmvae-plus, idmvae) through the C ABI on PolyMNIST-Quadrant:
-// 100 samples × 3 modalities at 16 px (2 ResNet levels) and a slim network (width 4), batches of
+// A fixture for multimodal VAE plugins (mmvae-plus, idmvae, dcmem) through the C ABI on
+// PolyMNIST-Quadrant: 100 samples × M modalities (SmallPolymnist: 3) at 16 px (2 ResNet levels) and a slim network (width 4), batches of
 // 50: a step takes about a tenth of a second on one core. Needs PLUGIN_DIR (built_plugins.hpp).
 #pragma once
 
@@ -14,8 +14,9 @@
 #include "runner/plugin_handles.hpp"
 #include "support/built_plugins.hpp"
 
-struct SmallPolymnist : ::testing::Test {
-    static constexpr int64_t kModalities = 3, kZ = 6, kW = 5, kSide = 16;
+template <int64_t M>
+struct SmallPolymnistOf : ::testing::Test {
+    static constexpr int64_t kModalities = M, kZ = 6, kW = 5, kSide = 16;
 
     static const mvrl::host::HostContext& ctx() {
         static mvrl::host::HostContext c("cpu", 0, 1);
@@ -51,9 +52,11 @@ private:
     static const std::pair<mvrl::TensorMap, mvrl::json>& loaded() {
         static const std::pair<mvrl::TensorMap, mvrl::json> d = [] {
             mvrl::host::DatasetHandle dataset(built_plugins().require("polymnist-quadrant", MVRL_KIND_DATASET),
-                                              R"({"per_class": 10, "modalities": 3, "size": 16})", ctx());
+                                              "{\"per_class\": 10, \"modalities\": " + std::to_string(M) + ", \"size\": 16}", ctx());
             return std::make_pair(dataset.load(), dataset.info());
         }();
         return d;
     }
 };
+
+using SmallPolymnist = SmallPolymnistOf<3>;

@@ -83,6 +83,31 @@ private:
     }
 };
 
+// KL(q || p) elementwise in closed form, for two distributions of one family (sum over the latent
+// dimensions yourself):
+//   Normal:  log(s_p / s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2
+//   Laplace: log(b_p / b_q) + |m_q - m_p| / b_p + (b_q / b_p) exp(-|m_q - m_p| / b_q) - 1
+inline torch::Tensor kl_divergence(const Distribution& q, const Distribution& p) {
+    if (q.family != p.family) throw std::invalid_argument("kl_divergence: the two distributions are of different families");
+    torch::Tensor ratio = p.scale.log() - q.scale.log();
+    if (q.family == Family::Normal) return ratio + (q.scale.pow(2) + (q.loc - p.loc).pow(2)) / (2 * p.scale.pow(2)) - 0.5;
+    torch::Tensor gap = (q.loc - p.loc).abs();
+    return ratio + gap / p.scale + q.scale / p.scale * torch::exp(-gap / q.scale) - 1;
+}
+
+// log (1/K sum_k exp x_k) along `dim`, stably.
+inline torch::Tensor log_mean_exp(const torch::Tensor& x, int64_t dim) {
+    return torch::logsumexp(x, dim) - std::log(double(x.size(dim)));
+}
+
+// log p(x_i) under the uniform mixture of the A rows of `components` (its loc and scale are A×D),
+// for each row x_i of x (N×D): logsumexp_a sum_d log p_a(x_id) - log A. A VampPrior (Tomczak &
+// Welling, AISTATS 2018, Eq. 9) is this with the components an encoder's posteriors at A inputs.
+inline torch::Tensor row_mixture_log_prob(const Distribution& components, const torch::Tensor& x) {
+    Distribution broadcast{components.family, components.loc.unsqueeze(0), components.scale.unsqueeze(0)};  // 1×A×D
+    return log_mean_exp(broadcast.log_prob(x.unsqueeze(1)).sum(-1), 1);                                   // N×A → N
+}
+
 // log q(x) for the uniform mixture q = 1/M sum_m q_m of factorised components, summed over the last
 // dimension (the mixture-of-experts posterior of MMVAE, Shi et al. 2019; q(z|X) = 1/M sum_m q(z|x_m)
 // in the MMVAE+ objective as Zhang, Shen & Wang, "Disentanglement of Variations with Multimodal
