@@ -10,6 +10,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <mvrl/data/missing_views.hpp>
+
 #include "plugin_handles.hpp"
 #include "processes.hpp"
 #include "generated_views.hpp"
@@ -111,11 +113,9 @@ void apply_missing_protocol(const json& train, TensorMap& data, json& dataset_in
     auto rows = rows_missing_a_view(n, train["missing_share"].get<double>(), train.value("missing_seed", kDefaultMissingSeed));
     torch::Device device = data.at("view0").device();
     torch::Tensor dropped = torch::tensor(rows, torch::kInt64).to(device);
-    torch::Tensor& target = data.at("view" + std::to_string(view));
-    target = target.index_fill(0, dropped, 0);
-    torch::Tensor present = torch::ones({n, views}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
-    present.select(1, view).index_fill_(0, dropped, 0);
-    data["present"] = present;
+    torch::Tensor present = torch::ones({n, views}, torch::TensorOptions().dtype(torch::kBool).device(device));
+    present.select(1, view).index_fill_(0, dropped, false);
+    mvrl::data::mask_missing_views(data, present);
     dataset_info["has_missing"] = true;
     log.write("host", MVRL_LOG_INFO, "train.missing_view: view " + std::to_string(view) + " dropped from " + std::to_string(rows.size()) +
                                          " of " + std::to_string(n) + " samples");
