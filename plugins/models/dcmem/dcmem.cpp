@@ -29,6 +29,7 @@
 // β = 1, α = 1 (the poster sweeps 0.01–100), temperature 0.5, K = 4, 32 anchors, t's private code
 // for q(t|z_s) drawn from the prior (as MMVAE+'s cross-reconstruction; "posterior" lets w_t carry
 // what z_s should, "zero" decodes the mean private code).
+#include <mvrl/models/mmvae_plus.hpp>  // modality_vae_options
 #include <mvrl/nn/checkpoint.hpp>
 #include <mvrl/nn/club.hpp>
 #include <mvrl/nn/infonce.hpp>
@@ -103,7 +104,7 @@ public:
             if (shape.size() != 3 || shape[1] != shape[2])
                 throw mvrl::ParamError("dcmem needs views that are square images C×S×S; got " + info.shapes());
             shapes_.push_back(shape);
-            vaes_.push_back(net_->register_module("vae" + std::to_string(m), nn::ModalityVae(options_for(shape))));
+            vaes_.push_back(net_->register_module("vae" + std::to_string(m), nn::ModalityVae(mvrl::models::modality_vae_options(name, p, shape, family_, true))));
             clubs_.push_back(net_->register_module("club" + std::to_string(m),
                                                    nn::Club(nn::ClubOptions(p.get_int("z_dim"), p.get_int("w_dim")).hidden(p.get_int("club_hidden")))));
             std::vector<int64_t> anchor_shape = {p.get_int("anchors")};
@@ -267,19 +268,6 @@ private:
         club_optimizer_->zero_grad();
         torch::stack(fits).sum().backward();
         club_optimizer_->step();
-    }
-
-    nn::MmvaePlusOptions options_for(const std::vector<int64_t>& shape) const {
-        auto network = nn::LeakyResNetOptions(shape[0], shape[1]).width(p_.get_int("width")).max_width(p_.get_int("max_width")).levels(p_.get_int("levels"));
-        try {
-            network.check();
-        } catch (const std::invalid_argument& e) {
-            throw mvrl::ParamError(std::string("dcmem: ") + e.what());
-        }
-        return nn::MmvaePlusOptions(network, p_.get_int("z_dim"), p_.get_int("w_dim"))
-            .latent_family(family_)
-            .likelihood_scale(p_.get_float("likelihood_scale"))
-            .decoder_sigmoid(true);
     }
 
     // The anchors' and the flag's tensors after the net moved or loaded (register_* returns the

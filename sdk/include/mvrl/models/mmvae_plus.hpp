@@ -46,6 +46,23 @@ namespace mvrl::models {
 // A step's named losses, "loss" (what the step minimises) first.
 using NamedLosses = std::vector<std::pair<std::string, torch::Tensor>>;
 
+// One modality's networks (mvrl/nn/mmvae_plus.hpp) from a model's parameters width, max_width,
+// levels, z_dim, w_dim and likelihood_scale, for a C×S×S view: an image side that does not halve
+// `levels` times is an error naming `model`. mmvae-plus, idmvae and dcmem build theirs with it.
+inline mvrl::nn::MmvaePlusOptions modality_vae_options(const std::string& model, const mvrl::Params& p, const std::vector<int64_t>& shape,
+                                                       mvrl::nn::Family family, bool decoder_sigmoid) {
+    auto network = mvrl::nn::LeakyResNetOptions(shape[0], shape[1]).width(p.get_int("width")).max_width(p.get_int("max_width")).levels(p.get_int("levels"));
+    try {
+        network.check();
+    } catch (const std::invalid_argument& e) {
+        throw mvrl::ParamError(model + ": " + e.what());
+    }
+    return mvrl::nn::MmvaePlusOptions(network, p.get_int("z_dim"), p.get_int("w_dim"))
+        .latent_family(family)
+        .likelihood_scale(p.get_float("likelihood_scale"))
+        .decoder_sigmoid(decoder_sigmoid);
+}
+
 class MmvaePlusModel : public mvrl::Model {
 public:
     static mvrl::ParamSchema schema() {
@@ -76,7 +93,7 @@ public:
             if (shape.size() != 3 || shape[1] != shape[2])
                 throw mvrl::ParamError(model_ + " needs views that are square images C×S×S; got " + info.shapes());
             shapes_.push_back(shape);
-            vaes_.push_back(net_->register_module("vae" + std::to_string(m), mvrl::nn::ModalityVae(options_for(shape))));
+            vaes_.push_back(net_->register_module("vae" + std::to_string(m), mvrl::nn::ModalityVae(modality_vae_options(model_, p_, shape, family_, p_.get_bool("decoder_sigmoid")))));
         }
         net_->to(device_);
         optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), adam_options());
@@ -170,22 +187,6 @@ protected:
 private:
     torch::optim::AdamOptions adam_options() const {
         return torch::optim::AdamOptions(p_.get_float("learning_rate")).amsgrad(p_.get_bool("amsgrad"));
-    }
-
-    mvrl::nn::MmvaePlusOptions options_for(const std::vector<int64_t>& shape) const {
-        auto network = mvrl::nn::LeakyResNetOptions(shape[0], shape[1])
-                           .width(p_.get_int("width"))
-                           .max_width(p_.get_int("max_width"))
-                           .levels(p_.get_int("levels"));
-        try {
-            network.check();
-        } catch (const std::invalid_argument& e) {
-            throw mvrl::ParamError(model_ + ": " + e.what());
-        }
-        return mvrl::nn::MmvaePlusOptions(network, p_.get_int("z_dim"), p_.get_int("w_dim"))
-            .latent_family(family_)
-            .likelihood_scale(p_.get_float("likelihood_scale"))
-            .decoder_sigmoid(p_.get_bool("decoder_sigmoid"));
     }
 
     // The request's "given" modality indices, checked.
