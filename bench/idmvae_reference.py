@@ -301,6 +301,33 @@ def load_views(path, modalities):
     return [tensors[f"view{m}"].float() for m in range(modalities)]
 
 
+def timed_epoch(step, data, batch, device):
+    """One untimed warm-up step (its loss is step 1's), then one timed epoch of the N samples of
+    `data` in shuffled batches as the host loop does (the last, partial batch included; a batch of
+    one skipped). step(views) returns the step's scalars; the result is one line of key=value
+    pairs: samples_per_second, step1_loss and each scalar's sample-weighted epoch mean."""
+    n, dev = data[0].shape[0], data[0].device
+    first = step([x[torch.randperm(n, device=dev)[:batch]] for x in data])
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    order = torch.randperm(n, device=dev)
+    sums, seen = {}, 0
+    start = time.perf_counter()
+    for begin in range(0, n, batch):
+        idx = order[begin:begin + batch]
+        if idx.numel() == 1 and n > 1:
+            continue
+        for k, v in step([x.index_select(0, idx) for x in data]).items():
+            sums[k] = sums.get(k, 0.0) + v * idx.numel()
+        seen += idx.numel()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    out = {"samples_per_second": seen / seconds, "step1_loss": first["loss"]}
+    out.update({k: v / seen for k, v in sums.items()})
+    return " ".join(f"{k}={v:.6g}" for k, v in out.items())
+
+
 def main():
     a = parse()
     torch.set_num_threads(a.threads)
@@ -338,25 +365,7 @@ def main():
         opt.step()
         return {k: v.item() for k, v in terms.items()}  # every step's scalars reach the host, as ours
 
-    first = step([x[torch.randperm(n, device=dev)[:a.batch]] for x in data])  # warm-up: step 1
-    if a.device.startswith("cuda"):
-        torch.cuda.synchronize()
-    order = torch.randperm(n, device=dev)
-    sums, seen = {}, 0
-    start = time.perf_counter()
-    for begin in range(0, n, a.batch):
-        idx = order[begin:begin + a.batch]
-        if idx.numel() == 1 and n > 1:
-            continue  # as the host loop: no batch of one
-        for k, v in step([x.index_select(0, idx) for x in data]).items():
-            sums[k] = sums.get(k, 0.0) + v * idx.numel()
-        seen += idx.numel()
-    if a.device.startswith("cuda"):
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    out = {"samples_per_second": seen / seconds, "step1_loss": first["loss"]}
-    out.update({k: v / seen for k, v in sums.items()})
-    print(" ".join(f"{k}={v:.6g}" for k, v in out.items()))
+    print(timed_epoch(step, data, a.batch, a.device))
 
 
 if __name__ == "__main__":

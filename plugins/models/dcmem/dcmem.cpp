@@ -38,6 +38,7 @@
 #include <mvrl/plugin.hpp>
 
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,7 +58,7 @@ std::vector<torch::Tensor> rows_of(const std::vector<torch::Tensor>& xs, const t
 class Dcmem : public mvrl::Model {
 public:
     static constexpr const char* name = "dcmem";
-    static constexpr const char* version = "1.0.0";
+    static constexpr const char* version = "1.1.0";  // 1.1: view_shapes
     static constexpr const char* description =
         "DCMEM (Gao et al., NeurIPS 2025 poster): shared and private codes per modality, MEME's mutual-supervision bound both ways, "
         "an information-bottleneck term (cross-modal likelihood - CLUB(z; w)), InfoNCE alignment of the shared codes, and "
@@ -89,6 +90,8 @@ public:
             .add_int("width", 16, "channels of the ResNets' first level, doubling per level (MMVAE+ release: 64)", 1, 1024)
             .add_int("max_width", 512, "cap on the ResNets' channels", 1, 4096)
             .add_int("levels", 0, "halvings of the image in the ResNets; 0: by size (28 px: 2, else 3)", 0, 8)
+            .add_string("view_shapes", "", "C×S×S of each modality when the dataset's views are flat vectors (a .mat file's "
+                        "N×d matrices), e.g. \"1x28x28,3x32x32\" for MNIST-SVHN; empty: the dataset's shapes")
             .add_int("club_hidden", 64, "hidden width of CLUB's q(w|z)", 1, 8192)
             .add_float("learning_rate", 1e-3, "Adam learning rate (networks, anchors and CLUB)", 0.0, 10.0);
     }
@@ -99,10 +102,12 @@ public:
           device_(ctx.device()) {
         torch::manual_seed(int64_t(ctx.seed()));
         if (info.views.size() != 2) throw mvrl::ParamError("dcmem needs exactly two views (modalities s and t); got " + info.shapes());
+        const auto given_shapes = view_shapes(p.get_string("view_shapes"), info);
         for (size_t m = 0; m < 2; ++m) {
-            const auto& shape = info.views[m].shape;
+            const auto& shape = given_shapes.empty() ? info.views[m].shape : given_shapes[m];
             if (shape.size() != 3 || shape[1] != shape[2])
-                throw mvrl::ParamError("dcmem needs views that are square images C×S×S; got " + info.shapes());
+                throw mvrl::ParamError("dcmem needs views that are square images C×S×S; got " + info.shapes() +
+                                       (given_shapes.empty() ? " (flat views: give their image shapes in view_shapes)" : ""));
             shapes_.push_back(shape);
             vaes_.push_back(net_->register_module("vae" + std::to_string(m), nn::ModalityVae(mvrl::models::modality_vae_options(name, p, shape, family_, true))));
             clubs_.push_back(net_->register_module("club" + std::to_string(m),
@@ -276,6 +281,36 @@ private:
         auto parameters = net_->named_parameters();
         for (size_t m = 0; m < 2; ++m) anchors_[m] = parameters["anchors" + std::to_string(m)];
         anchors_ready_ = net_->named_buffers()["anchors_ready"];
+    }
+
+    // view_shapes "CxSxS,CxSxS": one image shape per view, each as many numbers as the view holds.
+    static std::vector<std::vector<int64_t>> view_shapes(const std::string& text, const mvrl::DatasetInfo& info) {
+        std::vector<std::vector<int64_t>> shapes;
+        if (text.empty()) return shapes;
+        const std::string bad = "dcmem: view_shapes = \"" + text + "\" ";
+        std::stringstream views(text);
+        for (std::string view; std::getline(views, view, ',');) {
+            std::vector<int64_t> shape;
+            std::stringstream dims(view);
+            for (std::string d; std::getline(dims, d, 'x');) {
+                if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos || d.size() > 6)
+                    throw mvrl::ParamError(bad + "is not one CxSxS per view, comma separated (e.g. \"1x28x28,3x32x32\")");
+                shape.push_back(std::stoll(d));
+            }
+            shapes.push_back(shape);
+        }
+        if (shapes.size() != info.views.size())
+            throw mvrl::ParamError(bad + "gives " + std::to_string(shapes.size()) + " shapes for the dataset's " +
+                                   std::to_string(info.views.size()) + " views (" + info.shapes() + ")");
+        for (size_t m = 0; m < shapes.size(); ++m) {
+            int64_t given = 1, held = 1;
+            for (int64_t d : shapes[m]) given *= d;
+            for (int64_t d : info.views[m].shape) held *= d;
+            if (given != held)
+                throw mvrl::ParamError(bad + "gives view " + std::to_string(m) + " " + std::to_string(given) + " numbers, but it holds " +
+                                       std::to_string(held) + " (" + info.shapes() + ")");
+        }
+        return shapes;
     }
 
     std::vector<torch::Tensor> input_views(const mvrl::TensorMap& batch) const {

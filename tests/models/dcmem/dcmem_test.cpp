@@ -244,6 +244,30 @@ TEST_F(SmallDcmem, UnsuitableDatasetsAreErrors) {
     EXPECT_THROW(ModelHandle(built_plugins().require("dcmem", MVRL_KIND_MODEL), "{}", flat, ctx()), std::exception);
 }
 
+// Flat views (a .mat file's rows) with view_shapes are the same model as the images: same seed, same
+// codes. A view_shapes that does not fit the views is an error naming the key.
+TEST_F(SmallDcmem, ViewShapesTakeFlatViews) {
+    json flat = info();
+    for (auto& view : flat["views"]) view["shape"] = {3 * 16 * 16};
+    json params = {{"width", 4}, {"levels", 2}, {"z_dim", kZ}, {"w_dim", kW}, {"epochs", 1}, {"view_shapes", "3x16x16,3x16x16"}};
+    ModelHandle from_flat(built_plugins().require("dcmem", MVRL_KIND_MODEL), params.dump(), flat, ctx());
+    params.erase("view_shapes");
+    auto from_images = model(params);
+    TensorMap images = batch(20), rows;
+    for (const auto& [name, value] : images) rows[name] = value.flatten(1);
+    EXPECT_TRUE(torch::equal(from_flat.encode(rows)["z0"], from_images->encode(images)["z0"]));
+    EXPECT_TRUE(std::isfinite(from_flat.train_step("train", rows).front().second));
+    for (const char* bad : {"3x16x15,3x16x16", "3x16x16", "3x16x16;3x16x16", "3x16x16,3xx16"}) {
+        params["view_shapes"] = bad;
+        try {
+            ModelHandle(built_plugins().require("dcmem", MVRL_KIND_MODEL), params.dump(), flat, ctx());
+            ADD_FAILURE() << "view_shapes = " << bad << " was taken";
+        } catch (const std::exception& e) {
+            EXPECT_NE(std::string(e.what()).find("view_shapes = \"" + std::string(bad) + "\""), std::string::npos) << e.what();
+        }
+    }
+}
+
 // A model that needs every view refuses a dataset with missing views, by name; dcmem and raw take it.
 TEST_F(SmallDcmem, ModelsThatNeedEveryViewRefuseMissingViews) {
     json missing = info();
