@@ -28,32 +28,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idmvae_reference import ModalityVae, Net, load_views, timed_epoch, unit_prior
+from idmvae_reference import ModalityVae, add_network_arguments, device_and_net, load_views, timed_epoch, unit_prior
 
 
 def parse():
     a = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    a.add_argument("--device", default="cpu")
-    a.add_argument("--samples", type=int, default=1000, help="N: samples in the timed epoch")
-    a.add_argument("--batch", type=int, default=64)
-    a.add_argument("--size", type=int, default=32)
-    a.add_argument("--width", type=int, default=16)
-    a.add_argument("--max-width", type=int, default=512)
-    a.add_argument("--levels", type=int, default=0, help="0: by size (28 px: 2, else 3)")
-    a.add_argument("--z-dim", type=int, default=16)
-    a.add_argument("--w-dim", type=int, default=16)
+    add_network_arguments(a, batch=64, width=16, z_dim=16, w_dim=16, latent="normal")
     a.add_argument("--k", type=int, default=4)
     a.add_argument("--lambda", dest="lam", type=float, default=1.0)
     a.add_argument("--beta", type=float, default=1.0)
     a.add_argument("--alpha", type=float, default=1.0)
     a.add_argument("--temperature", type=float, default=0.5)
-    a.add_argument("--latent", choices=["laplace", "normal"], default="normal")
-    a.add_argument("--likelihood-scale", type=float, default=0.75)
     a.add_argument("--club-hidden", type=int, default=64)
     a.add_argument("--learning-rate", type=float, default=1e-3)
-    a.add_argument("--threads", type=int, default=1)
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--data", help="train on these images instead of noise: one of our dataset caches, for the loss check")
     return a.parse_args()
 
 
@@ -108,10 +95,7 @@ def alignment(z0, z1, temperature):  # dcmem.cpp alignment (centred)
 
 def main():
     a = parse()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    dev = torch.device(a.device)
-    net = Net(3, a.size, a.width, a.max_width, a.levels)
+    dev, net = device_and_net(a)
     vaes = nn.ModuleList([ModalityVae(net, a.z_dim, a.w_dim, a.latent, a.likelihood_scale, True) for _ in range(2)]).to(dev)
     clubs = nn.ModuleList([Club(a.z_dim, a.w_dim, a.club_hidden) for _ in range(2)]).to(dev)
     opt = torch.optim.Adam(vaes.parameters(), lr=a.learning_rate)

@@ -40,21 +40,31 @@ from torch import nn
 SCALE_FLOOR = 1e-6  # the releases' Constants.eta
 
 
-def parse():
-    a = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_network_arguments(a, batch, width, z_dim, w_dim, latent):
+    """The data, network and run options both references take (idmvae's and dcmem's), with each
+    one's defaults."""
     a.add_argument("--device", default="cpu")
     a.add_argument("--samples", type=int, default=1000, help="N: samples in the timed epoch")
-    a.add_argument("--batch", type=int, default=128)
+    a.add_argument("--batch", type=int, default=batch)
     a.add_argument("--size", type=int, default=32)
-    a.add_argument("--modalities", type=int, default=3)
-    a.add_argument("--width", type=int, default=64)
+    a.add_argument("--width", type=int, default=width)
     a.add_argument("--max-width", type=int, default=512)
     a.add_argument("--levels", type=int, default=0, help="0: as released by size (28 px: 2, else 3)")
-    a.add_argument("--z-dim", type=int, default=32)
-    a.add_argument("--w-dim", type=int, default=128)
-    a.add_argument("--beta", type=float, default=2.5)
-    a.add_argument("--latent", choices=["laplace", "normal"], default="laplace")
+    a.add_argument("--z-dim", type=int, default=z_dim)
+    a.add_argument("--w-dim", type=int, default=w_dim)
+    a.add_argument("--latent", choices=["laplace", "normal"], default=latent)
     a.add_argument("--likelihood-scale", type=float, default=0.75)
+    a.add_argument("--threads", type=int, default=1)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--data", help="train on these images instead of noise: one of our dataset caches "
+                                  "(<store folder>/cache/polymnist-quadrant-*.pt and its .names), for the loss check")
+
+
+def parse():
+    a = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_network_arguments(a, batch=128, width=64, z_dim=32, w_dim=128, latent="laplace")
+    a.add_argument("--modalities", type=int, default=3)
+    a.add_argument("--beta", type=float, default=2.5)
     a.add_argument("--no-sigmoid", action="store_true", help="the MMVAE+ release's unbounded decoder mean")
     a.add_argument("--learning-rate", type=float, default=5e-4)
     a.add_argument("--amsgrad", action="store_true")
@@ -63,10 +73,6 @@ def parse():
     a.add_argument("--gen-aug-loss", choices=["contrastive", "least_squares"], default="contrastive")
     a.add_argument("--diffusion-weight", type=float, default=0.0, help="IDMVAE: 1")
     a.add_argument("--diffusion-hidden", type=int, default=512)
-    a.add_argument("--threads", type=int, default=1)
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--data", help="train on these images instead of noise: one of our dataset caches "
-                                  "(<store folder>/cache/polymnist-quadrant-*.pt and its .names), for the loss check")
     return a.parse_args()
 
 
@@ -301,6 +307,13 @@ def load_views(path, modalities):
     return [tensors[f"view{m}"].float() for m in range(modalities)]
 
 
+def device_and_net(a):
+    """The run's threads and seed set; its device and the networks' shape (add_network_arguments)."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    return torch.device(a.device), Net(3, a.size, a.width, a.max_width, a.levels)
+
+
 def timed_epoch(step, data, batch, device):
     """One untimed warm-up step (its loss is step 1's), then one timed epoch of the N samples of
     `data` in shuffled batches as the host loop does (the last, partial batch included; a batch of
@@ -330,10 +343,7 @@ def timed_epoch(step, data, batch, device):
 
 def main():
     a = parse()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    dev = torch.device(a.device)
-    net = Net(3, a.size, a.width, a.max_width, a.levels)
+    dev, net = device_and_net(a)
     vaes = nn.ModuleList([ModalityVae(net, a.z_dim, a.w_dim, a.latent, a.likelihood_scale, not a.no_sigmoid)
                           for _ in range(a.modalities)]).to(dev)
     modules = [vaes]
