@@ -29,7 +29,7 @@
 // β = 1, α = 1 (the poster sweeps 0.01–100), temperature 0.5, K = 4, 32 anchors, t's private code
 // for q(t|z_s) drawn from the prior (as MMVAE+'s cross-reconstruction; "posterior" lets w_t carry
 // what z_s should, "zero" decodes the mean private code).
-#include <mvrl/models/mmvae_plus.hpp>  // modality_vae_options
+#include <mvrl/models/mmvae_plus.hpp>  // modality_vae_options, image_views
 #include <mvrl/nn/checkpoint.hpp>
 #include <mvrl/nn/club.hpp>
 #include <mvrl/nn/infonce.hpp>
@@ -315,14 +315,7 @@ private:
         return shapes;
     }
 
-    std::vector<torch::Tensor> input_views(const mvrl::TensorMap& batch) const {
-        std::vector<torch::Tensor> views;
-        for (size_t m = 0; m < 2; ++m) {
-            const auto& shape = shapes_[m];
-            views.push_back(mvrl::require_input(batch, "view" + std::to_string(m)).to(device_, torch::kFloat32).view({-1, shape[0], shape[1], shape[2]}));
-        }
-        return views;
-    }
+    std::vector<torch::Tensor> input_views(const mvrl::TensorMap& batch) const { return mvrl::models::image_views(batch, shapes_, device_); }
 
     // Per modality, which rows observe it (all, when the batch has no "present").
     std::vector<torch::Tensor> present_of(const mvrl::TensorMap& batch, int64_t n) const {

@@ -63,6 +63,19 @@ inline mvrl::nn::MmvaePlusOptions modality_vae_options(const std::string& model,
         .decoder_sigmoid(decoder_sigmoid);
 }
 
+// View m of a batch as float32 images of `shape` (C×S×S) on `device`; flat rows (N×C·S·S) are
+// reshaped too. mmvae-plus, idmvae and dcmem read their modalities with these.
+inline torch::Tensor image_view(const mvrl::TensorMap& batch, size_t m, const std::vector<int64_t>& shape, const torch::Device& device) {
+    return mvrl::require_input(batch, "view" + std::to_string(m)).to(device, torch::kFloat32).view({-1, shape[0], shape[1], shape[2]});
+}
+
+inline std::vector<torch::Tensor> image_views(const mvrl::TensorMap& batch, const std::vector<std::vector<int64_t>>& shapes,
+                                              const torch::Device& device) {
+    std::vector<torch::Tensor> views;
+    for (size_t m = 0; m < shapes.size(); ++m) views.push_back(image_view(batch, m, shapes[m], device));
+    return views;
+}
+
 class MmvaePlusModel : public mvrl::Model {
 public:
     static mvrl::ParamSchema schema() {
@@ -251,16 +264,9 @@ private:
     }
 
 protected:
-    torch::Tensor view_input(const mvrl::TensorMap& batch, size_t m) const {
-        const auto& shape = shapes_[m];
-        return mvrl::require_input(batch, "view" + std::to_string(m)).to(device_, torch::kFloat32).view({-1, shape[0], shape[1], shape[2]});
-    }
+    torch::Tensor view_input(const mvrl::TensorMap& batch, size_t m) const { return image_view(batch, m, shapes_[m], device_); }
 
-    std::vector<torch::Tensor> input_views(const mvrl::TensorMap& batch) const {
-        std::vector<torch::Tensor> views;
-        for (size_t m = 0; m < vaes_.size(); ++m) views.push_back(view_input(batch, m));
-        return views;
-    }
+    std::vector<torch::Tensor> input_views(const mvrl::TensorMap& batch) const { return image_views(batch, shapes_, device_); }
 };
 
 }  // namespace mvrl::models
