@@ -37,6 +37,7 @@
 #include <mvrl/nn/training.hpp>
 #include <mvrl/plugin.hpp>
 
+#include <array>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -257,11 +258,13 @@ private:
         if (p_.get_string("anchor_source") != "learned") return;
         torch::NoGradGuard no_grad;
         for (size_t m = 0; m < 2; ++m) {
-            if (anchors_ready_[int64_t(m)].item<uint8_t>()) continue;
+            // The flag is read from its buffer (a device sync) only until it is known to be set.
+            if (anchors_copied_[m] || (anchors_copied_[m] = anchors_ready_[int64_t(m)].item<uint8_t>() != 0)) continue;
             const int64_t A = anchors_[m].size(0);
             torch::Tensor rows = torch::arange(A, paired_views[m].options().dtype(torch::kLong)) % paired_views[m].size(0);
             anchors_[m].copy_(paired_views[m].index_select(0, rows));
             anchors_ready_[int64_t(m)].fill_(1);
+            anchors_copied_[m] = true;
         }
     }
 
@@ -283,6 +286,7 @@ private:
         auto parameters = net_->named_parameters();
         for (size_t m = 0; m < 2; ++m) anchors_[m] = parameters["anchors" + std::to_string(m)];
         anchors_ready_ = net_->named_buffers()["anchors_ready"];
+        anchors_copied_ = {false, false};  // a loaded checkpoint says, once
     }
 
     // view_shapes "CxSxS,CxSxS": one image shape per view, each as many numbers as the view holds.
@@ -338,6 +342,7 @@ private:
     std::vector<nn::Club> clubs_;
     std::vector<torch::Tensor> anchors_{2};
     torch::Tensor anchors_ready_;
+    std::array<bool, 2> anchors_copied_{};  // host-side copy of anchors_ready_, once known to be set
     std::pair<torch::Tensor, torch::Tensor> club_inputs_[2];
     std::unique_ptr<torch::optim::Adam> optimizer_, club_optimizer_;
     nn::Checkpoint checkpoint_;
