@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include <mvrl/nn/residual_conv.hpp>
 #include <mvrl/nn/training.hpp>
 
 #include "patch_masks.hpp"
@@ -221,4 +222,33 @@ TEST(MrddStepBookkeeping, StepScalarsKeepNamesAndValues) {
     EXPECT_EQ(scalars[0], (std::pair<std::string, double>{"a", 1.5}));
     EXPECT_EQ(scalars[1], (std::pair<std::string, double>{"b", -2.25}));
     EXPECT_EQ(scalars[2], (std::pair<std::string, double>{"c", 3.0}));
+}
+
+// use_channels_last changes strides only: the same parameter handles (an optimizer made before
+// still steps them), the same outputs and gradients as in NCHW, and the activations follow.
+TEST(MrddStepBookkeeping, ChannelsLastKeepsValuesAndHandles) {
+    torch::manual_seed(5);
+    mvrl::nn::ConvEncoder nchw(mvrl::nn::ConvAutoencoderOptions(2).channels(4).multipliers({1, 2}).res_blocks(1).latent_channels(3));
+    mvrl::nn::ConvEncoder nhwc(mvrl::nn::ConvAutoencoderOptions(2).channels(4).multipliers({1, 2}).res_blocks(1).latent_channels(3));
+    {
+        torch::NoGradGuard no_grad;
+        auto from = nchw->parameters(), to = nhwc->parameters();
+        for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+    }
+    std::vector<torch::Tensor> handles = nhwc->parameters();
+    mvrl::nn::use_channels_last(*nhwc);
+    size_t converted = 0;
+    for (size_t i = 0; i < handles.size(); ++i) {
+        EXPECT_TRUE(handles[i].is_same(nhwc->parameters()[i]));
+        if (handles[i].dim() == 4) converted += handles[i].is_contiguous(torch::MemoryFormat::ChannelsLast);
+    }
+    EXPECT_GT(converted, 3u);
+    torch::Tensor x = torch::randn({5, 2, 8, 8});
+    torch::Tensor a = nchw->forward(x), b = nhwc->forward(x);
+    EXPECT_TRUE(b.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5));
+    a.pow(2).sum().backward();
+    b.pow(2).sum().backward();
+    auto ga = nchw->parameters(), gb = nhwc->parameters();
+    for (size_t i = 0; i < ga.size(); ++i) EXPECT_TRUE(torch::allclose(ga[i].grad(), gb[i].grad(), 1e-3, 1e-4)) << i;
 }
