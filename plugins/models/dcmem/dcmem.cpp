@@ -121,7 +121,7 @@ public:
         }
         anchors_ready_ = net_->register_buffer("anchors_ready", torch::zeros({2}, torch::kUInt8));
         net_->to(device_);
-        if (device_.is_cpu()) mvrl::nn::use_channels_last(*net_);  // measured on the CPU only
+        mvrl::nn::use_channels_last_on_cpu(*net_, device_);
         refresh_handles();
         std::vector<torch::Tensor> model_parameters, club_parameters;
         for (const auto& item : net_->named_parameters())

@@ -185,8 +185,7 @@ public:
             club_.push_back(register_net("club" + std::to_string(v), mvrl::nn::Club(mvrl::nn::ClubOptions(c_dim, s_dim).hidden(p.get_int("club_hidden")))));
         }
         net_->to(device_);
-        // Measured on the CPU only (see use_channels_last); on a GPU the default layout stays.
-        if (device_.is_cpu()) mvrl::nn::use_channels_last(*net_);
+        mvrl::nn::use_channels_last_on_cpu(*net_, device_);
         masker_ = std::make_unique<mrdd::PatchMasker>(mrdd::mask_strategy_from_name(p.get_string("mask_strategy")),
                                                       on_.mcp ? p.get_float("mask_ratio") : 0.0, p.get_int("mask_patch"), side_, side_,
                                                       ctx.seed(), device_);

@@ -224,22 +224,25 @@ TEST(MrddStepBookkeeping, StepScalarsKeepNamesAndValues) {
     EXPECT_EQ(scalars[2], (std::pair<std::string, double>{"c", 3.0}));
 }
 
-// use_channels_last changes strides only: the same parameter handles (an optimizer made before
+// use_channels_last_on_cpu changes strides only: the same parameter handles (an optimizer made before
 // still steps them), the same outputs and gradients as in NCHW, and the activations follow.
 TEST(MrddStepBookkeeping, ChannelsLastKeepsValuesAndHandles) {
     torch::manual_seed(5);
-    mvrl::nn::ConvEncoder nchw(mvrl::nn::ConvAutoencoderOptions(2).channels(4).multipliers({1, 2}).res_blocks(1).latent_channels(3));
-    mvrl::nn::ConvEncoder nhwc(mvrl::nn::ConvAutoencoderOptions(2).channels(4).multipliers({1, 2}).res_blocks(1).latent_channels(3));
+    const auto options = mvrl::nn::ConvAutoencoderOptions(2).channels(4).multipliers({1, 2}).res_blocks(1).latent_channels(3);
+    mvrl::nn::ConvEncoder nchw(options), nhwc(options);
     {
         torch::NoGradGuard no_grad;
         auto from = nchw->parameters(), to = nhwc->parameters();
         for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
     }
     std::vector<torch::Tensor> handles = nhwc->parameters();
-    mvrl::nn::use_channels_last(*nhwc);
+    mvrl::nn::use_channels_last_on_cpu(*nhwc, torch::Device(torch::kCUDA));  // another device: left as it is
+    for (const auto& p : handles) EXPECT_TRUE(p.is_contiguous());
+    mvrl::nn::use_channels_last_on_cpu(*nhwc, torch::kCPU);
+    const std::vector<torch::Tensor> after = nhwc->parameters();
     size_t converted = 0;
     for (size_t i = 0; i < handles.size(); ++i) {
-        EXPECT_TRUE(handles[i].is_same(nhwc->parameters()[i]));
+        EXPECT_TRUE(handles[i].is_same(after[i]));
         if (handles[i].dim() == 4) converted += handles[i].is_contiguous(torch::MemoryFormat::ChannelsLast);
     }
     EXPECT_GT(converted, 3u);

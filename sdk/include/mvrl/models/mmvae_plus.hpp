@@ -109,7 +109,7 @@ public:
             vaes_.push_back(net_->register_module("vae" + std::to_string(m), mvrl::nn::ModalityVae(modality_vae_options(model_, p_, shape, family_, p_.get_bool("decoder_sigmoid")))));
         }
         net_->to(device_);
-        if (device_.is_cpu()) mvrl::nn::use_channels_last(*net_);  // measured on the CPU only
+        mvrl::nn::use_channels_last_on_cpu(*net_, device_);
         optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), adam_options());
         checkpoint_.add("net", net_).add("adam", *optimizer_);
     }

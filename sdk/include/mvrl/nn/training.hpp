@@ -37,14 +37,16 @@ inline void clip_grad_norm(const std::vector<torch::Tensor>& parameters, double 
         if (p.grad().defined()) p.grad().detach().mul_(coefficient);
 }
 
-// Puts a module's 4-D parameters (convolution weights) in channels-last (NHWC) order; the values
-// and shapes stay, only the strides change, so the tensors an optimizer or a checkpoint holds are
-// the same. On the CPU, oneDNN then runs every convolution on NHWC activations instead of
+// On the CPU, puts a module's 4-D parameters (convolution weights) in channels-last (NHWC) order;
+// the values and shapes stay, only the strides change, so the tensors an optimizer or a checkpoint
+// holds are the same. oneDNN then runs every convolution on NHWC activations instead of
 // reordering NCHW ones to its blocked layout and back around each one. Measured with libtorch
 // 1.13 on 2 cores (scripts/bench-mrdd, bench-idmvae, bench-dcmem): MRDD +20-24 %, MMVAE+ +27 %,
 // DCMEM +20 % samples/s; CONAN's 5×5 convolutions and max-pools ran 10 % slower, so it stays NCHW.
-// Inputs need no conversion: a convolution follows its weight's layout.
-inline void use_channels_last(torch::nn::Module& module) {
+// On other devices nothing changes: the layout is unmeasured there. Inputs need no conversion: a
+// convolution follows its weight's layout.
+inline void use_channels_last_on_cpu(torch::nn::Module& module, const torch::Device& device) {
+    if (!device.is_cpu()) return;
     torch::NoGradGuard no_grad;
     for (auto& p : module.parameters())
         if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
